@@ -223,7 +223,9 @@ func (r *reader) readFile() (*File, error) {
 	switch {
 	case len(head) == 0:
 		return f, r.errf(0, ErrNotDICOM, "empty input")
-	case len(head) >= 132 && string(head[128:132]) == "DICM" && !looksLikeBareDataset(head):
+	case len(head) >= 132 && string(head[128:132]) == "DICM" && looksLikeBareDataset(head):
+		r.warnf("'DICM' at offset 128 is part of a data set without preamble")
+	case len(head) >= 132 && string(head[128:132]) == "DICM":
 		f.HasPreamble = true
 		if err := r.skip(132, 0); err != nil {
 			return f, err
@@ -563,12 +565,11 @@ func (r *reader) readElement(ds *Dataset, depth int) (*Element, error) {
 		return nil, r.errf(tag, ErrMalformed, "item tag where a data element was expected")
 	}
 
-	// The real VR of a UN element is known when the tag is public.
-	if e.VR == UN && !r.enc.Implicit && !tag.IsPrivate() {
-		if de, ok := dict.Lookup(uint32(tag)); ok {
-			if real := VRFromName(de.VR); real != UN {
-				e.OriginalVR, e.VR = UN, real
-			}
+	// The real VR of a UN element is known when the public or private
+	// dictionary has its tag.
+	if e.VR == UN && !r.enc.Implicit {
+		if real := r.implicitVR(ds, tag); real != UN && real != VRNone {
+			e.OriginalVR, e.VR = UN, real
 		}
 	}
 
@@ -607,10 +608,6 @@ func (r *reader) readElement(ds *Dataset, depth int) (*Element, error) {
 		return e, err
 	}
 	e.Value = v
-	if e.OriginalVR == UN && r.enc.BigEndian {
-		// UN values are little endian on the wire; keep them as read.
-		e.VR, e.OriginalVR = UN, VRNone
-	}
 	return e, nil
 }
 

@@ -209,7 +209,7 @@ func (ew *elementWriter) element(ds *Dataset, e *Element) error {
 		return err
 	}
 	srcBE := ds.Encoding.BigEndian
-	if srcBE != ew.enc.BigEndian && e.VR.WordSize() > 1 && e.OriginalVR != UN {
+	if srcBE != ew.enc.BigEndian && e.VR.WordSize() > 1 {
 		return ew.swapped(e)
 	}
 	if err := ew.copyValue(e.Value, e.Offset, int64(e.Length)); err != nil {
