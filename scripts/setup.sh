@@ -15,7 +15,8 @@
 #   2. PostgreSQL answering on 127.0.0.1:5432 (started if not), database `test`.
 #   3. Go module cache filled (go mod download), viewer npm deps if present.
 #
-# Environment: SETUP_SKIP_APT=1 skips step 1 (for machines without root).
+# Runs as root, or as a user with sudo for step 1.
+# Environment: SETUP_SKIP_APT=1 skips step 1.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,6 +24,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export DEBIAN_FRONTEND=noninteractive
 APT_OPTS=(-y -q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=600
   -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo -E); fi
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -73,19 +77,19 @@ orthanc_system_pids() {
 stop_orthanc_service() {
   local pids
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    systemctl disable --now orthanc >/dev/null 2>&1 || true
+    "${SUDO[@]}" systemctl disable --now orthanc >/dev/null 2>&1 || true
   fi
   if [ -x /etc/init.d/orthanc ]; then
-    update-rc.d orthanc disable >/dev/null 2>&1 || true
+    "${SUDO[@]}" update-rc.d orthanc disable >/dev/null 2>&1 || true
   fi
   pids=$(orthanc_system_pids)
   if [ -n "$pids" ]; then
     say "stopping the Orthanc system daemon (pid $pids): tests start their own"
-    if [ -x /etc/init.d/orthanc ]; then /etc/init.d/orthanc stop >/dev/null 2>&1 || true; fi
+    if [ -x /etc/init.d/orthanc ]; then "${SUDO[@]}" /etc/init.d/orthanc stop >/dev/null 2>&1 || true; fi
     sleep 1
     pids=$(orthanc_system_pids)
     # shellcheck disable=SC2086
-    [ -z "$pids" ] || kill $pids 2>/dev/null || true
+    [ -z "$pids" ] || "${SUDO[@]}" kill $pids 2>/dev/null || true
   fi
 }
 
@@ -106,10 +110,11 @@ install_packages() {
     return
   fi
 
-  [ "$(id -u)" -eq 0 ] || die "need root to install: ${missing[*]} (or set SETUP_SKIP_APT=1)"
+  [ "$(id -u)" -eq 0 ] || [ ${#SUDO[@]} -gt 0 ] ||
+    die "need root or sudo to install: ${missing[*]//|/ or } (or set SETUP_SKIP_APT=1)"
   say "Debian packages missing: ${missing[*]//|/ or }"
   say "apt-get update"
-  apt-get update -qq || die "apt-get update failed"
+  "${SUDO[@]}" apt-get update -qq || die "apt-get update failed"
 
   local to_install=() unavailable=()
   for entry in "${missing[@]}"; do
@@ -131,22 +136,23 @@ install_packages() {
   # listen on 4242/8042). Only a guard we create is removed again.
   local guard=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\n# lightbox setup.sh: no daemons during install\nexit 101\n' >/usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# lightbox setup.sh: no daemons during install\nexit 101\n' |
+      "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
     guard=/usr/sbin/policy-rc.d
     # shellcheck disable=SC2064
-    trap "rm -f $guard" EXIT
+    trap "${SUDO[*]} rm -f $guard" EXIT
   fi
 
   say "apt-get install ${to_install[*]}"
   local start=$SECONDS
-  if ! apt-get install "${APT_OPTS[@]}" --no-install-recommends "${to_install[@]}" >/tmp/lightbox-setup-apt.log 2>&1; then
+  if ! "${SUDO[@]}" apt-get install "${APT_OPTS[@]}" --no-install-recommends "${to_install[@]}" >/tmp/lightbox-setup-apt.log 2>&1; then
     tail -n 30 /tmp/lightbox-setup-apt.log >&2
     die "apt-get install failed (full log: /tmp/lightbox-setup-apt.log)"
   fi
   say "installed ${#to_install[@]} package(s) in $((SECONDS - start))s"
 
-  if [ -n "$guard" ]; then rm -f "$guard"; trap - EXIT; fi
+  if [ -n "$guard" ]; then "${SUDO[@]}" rm -f "$guard"; trap - EXIT; fi
   stop_orthanc_service
 }
 
@@ -166,7 +172,7 @@ ensure_postgres() {
     command -v pg_ctlcluster >/dev/null 2>&1 || die "pg_ctlcluster not found: is PostgreSQL installed?"
     local ver
     ver=$(ls /etc/postgresql | sort -V | tail -n 1)
-    pg_ctlcluster --skip-systemctl-redirect "$ver" main start || die "could not start PostgreSQL $ver"
+    "${SUDO[@]}" pg_ctlcluster --skip-systemctl-redirect "$ver" main start || die "could not start PostgreSQL $ver"
     local i
     for i in $(seq 1 30); do pg_answers && break; sleep 1; done
     pg_answers || die "PostgreSQL still not answering on 127.0.0.1:5432"
