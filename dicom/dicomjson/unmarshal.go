@@ -33,13 +33,17 @@ func Unmarshal(data []byte) (*dicom.Dataset, map[*dicom.Element]string, error) {
 		return nil, nil, fmt.Errorf("dicomjson: %w", err)
 	}
 	uris := map[*dicom.Element]string{}
-	ds, err := fromObject(obj, uris)
+	nonASCII := false
+	ds, err := fromObject(obj, uris, &nonASCII)
+	// Text values are now UTF-8, whatever the original character set was.
+	if err == nil && (nonASCII || ds.Get(dicom.TagSpecificCharacterSet) != nil) {
+		ds.Set(dicom.NewStringElement(dicom.TagSpecificCharacterSet, dicom.CS, "ISO_IR 192"))
+	}
 	return ds, uris, err
 }
 
-func fromObject(obj Object, uris map[*dicom.Element]string) (*dicom.Dataset, error) {
+func fromObject(obj Object, uris map[*dicom.Element]string, nonASCII *bool) (*dicom.Dataset, error) {
 	ds := dicom.NewDataset()
-	nonASCII := false
 	for key, a := range obj {
 		v, err := strconv.ParseUint(key, 16, 32)
 		if err != nil || len(key) != 8 {
@@ -70,7 +74,7 @@ func fromObject(obj Object, uris map[*dicom.Element]string) (*dicom.Dataset, err
 				if err := json.Unmarshal(raw, &item); err != nil {
 					return nil, fmt.Errorf("dicomjson: %s item: %w", tag, err)
 				}
-				it, err := fromObject(item, uris)
+				it, err := fromObject(item, uris, nonASCII)
 				if err != nil {
 					return nil, err
 				}
@@ -85,13 +89,13 @@ func fromObject(obj Object, uris map[*dicom.Element]string) (*dicom.Dataset, err
 			if err != nil {
 				return nil, fmt.Errorf("dicomjson: %s: %w", tag, err)
 			}
-			nonASCII = nonASCII || na
+			*nonASCII = *nonASCII || na
 			e.Value = b
 		}
 		e.Length = uint32(len(e.Value))
 		ds.Set(e)
 	}
-	if nonASCII && ds.Get(dicom.TagSpecificCharacterSet) == nil {
+	if ds.Get(dicom.TagSpecificCharacterSet) != nil { // an item's own set
 		ds.Set(dicom.NewStringElement(dicom.TagSpecificCharacterSet, dicom.CS, "ISO_IR 192"))
 	}
 	return ds, nil
