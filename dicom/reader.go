@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/lightbox-pacs/lightbox/dicom/dict"
 )
@@ -74,6 +75,7 @@ func ReadFile(path string, opts ReadOptions) (*File, error) {
 // io.Seeker, bulk values are skipped by seeking.
 func Read(r io.Reader, size int64, opts ReadOptions) (*File, error) {
 	rd := newReader(r, size, opts)
+	defer rd.release()
 	return rd.readFile()
 }
 
@@ -81,6 +83,7 @@ func Read(r io.Reader, size int64, opts ReadOptions) (*File, error) {
 // it (no preamble, no File Meta).
 func ReadDataset(r io.Reader, size int64, enc Encoding, opts ReadOptions) (*Dataset, error) {
 	rd := newReader(r, size, opts)
+	defer rd.release()
 	if enc.Deflated {
 		if err := rd.inflate(); err != nil {
 			return nil, err
@@ -95,7 +98,53 @@ func ReadDataset(r io.Reader, size int64, enc Encoding, opts ReadOptions) (*Data
 	return ds, nil
 }
 
+// bufPool recycles read buffers: indexing reads many small files in a row.
+var bufPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+
+// release returns the read buffer to the pool. The buffer may be the
+// inflating one, which is not pooled.
+func (r *reader) release() {
+	if r.br != nil && r.br.Size() == 16<<10 {
+		r.br.Reset(nil)
+		bufPool.Put(r.br)
+	}
+	r.br = nil
+}
+
+// newElement hands out elements from a slab: a header has hundreds of
+// them, and one allocation per element dominated the reader's profile.
+func (r *reader) newElement(tag Tag) *Element {
+	if len(r.elems) == 0 {
+		// Grow slabs with the data set so small headers stay small.
+		r.slab = min(max(2*r.slab, 16), 256)
+		r.elems = make([]Element, r.slab)
+	}
+	e := &r.elems[0]
+	r.elems = r.elems[1:]
+	e.Tag = tag
+	return e
+}
+
+// valueBuf returns n bytes for a small value, carved from a shared arena.
+// Capacity is clipped so an append to one value can never overwrite the next.
+func (r *reader) valueBuf(n int) []byte {
+	if n > 256 {
+		return make([]byte, n)
+	}
+	if len(r.arena) < n {
+		r.arenaSize = min(max(2*r.arenaSize, 1024), 16<<10)
+		r.arena = make([]byte, r.arenaSize)
+	}
+	b := r.arena[:n:n]
+	r.arena = r.arena[n:]
+	return b
+}
+
 type reader struct {
+	elems     []Element
+	slab      int
+	arena     []byte
+	arenaSize int
 	br     *bufio.Reader
 	src    io.Reader
 	seeker io.Seeker
@@ -115,7 +164,9 @@ func newReader(r io.Reader, size int64, opts ReadOptions) *reader {
 	if opts.MaxDepth <= 0 {
 		opts.MaxDepth = DefaultMaxDepth
 	}
-	rd := &reader{br: bufio.NewReaderSize(r, 32<<10), src: r, size: size, opts: opts, order: binary.LittleEndian}
+	br := bufPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	rd := &reader{br: br, src: r, size: size, opts: opts, order: binary.LittleEndian}
 	if s, ok := r.(io.Seeker); ok {
 		rd.seeker = s
 	}
@@ -167,7 +218,7 @@ func (r *reader) readValue(n int64, tag Tag) ([]byte, error) {
 	}
 	var buf []byte
 	if r.size >= 0 || n <= 1<<20 {
-		buf = make([]byte, n)
+		buf = r.valueBuf(int(n))
 		k, err := io.ReadFull(r.br, buf)
 		r.pos += int64(k)
 		if err != nil {
@@ -528,7 +579,7 @@ func (r *reader) readElement(ds *Dataset, depth int) (*Element, error) {
 		return nil, err
 	}
 	tag := r.tagOf(hdr[:4])
-	e := &Element{Tag: tag}
+	e := r.newElement(tag)
 	var length uint32
 	if r.enc.Implicit || tag.Group() == 0xFFFE {
 		length = r.order.Uint32(hdr[4:8])
