@@ -145,14 +145,14 @@ type reader struct {
 	slab      int
 	arena     []byte
 	arenaSize int
-	br     *bufio.Reader
-	src    io.Reader
-	seeker io.Seeker
-	pos    int64 // offset of the next unread byte
-	size   int64 // total bytes in the source, -1 when unknown
-	enc    Encoding
-	opts   ReadOptions
-	warn   []string
+	br        *bufio.Reader
+	src       io.Reader
+	seeker    io.Seeker
+	pos       int64 // offset of the next unread byte
+	size      int64 // total bytes in the source, -1 when unknown
+	enc       Encoding
+	opts      ReadOptions
+	warn      []string
 	// order is the byte order of enc, cached.
 	order binary.ByteOrder
 }
