@@ -19,7 +19,7 @@ export CI
 GO       ?= go
 BIN      ?= bin/lightbox
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  ?= -X main.version=$(VERSION)
+LDFLAGS  ?= -X github.com/lightbox-pacs/lightbox/internal/version.Version=$(VERSION)
 ARGS     ?=
 # The shared DICOM corpus: shared/ sits beside the repository.
 CORPUS   ?= ../shared/dicom-samples

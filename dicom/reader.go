@@ -2,7 +2,6 @@ package dicom
 
 import (
 	"bufio"
-	"bytes"
 	"compress/flate"
 	"encoding/binary"
 	"errors"
@@ -226,13 +225,26 @@ func (r *reader) readValue(n int64, tag Tag) ([]byte, error) {
 		}
 		return buf, nil
 	}
-	var b bytes.Buffer
-	k, err := io.CopyN(&b, r.br, n)
-	r.pos += k
-	if err != nil {
-		return nil, r.errf(tag, ErrTruncated, "value of %d bytes cut short after %d", n, k)
+	// Unknown input size and a large claim: grow as bytes really arrive,
+	// doubling up to the claim, so a lie costs at most twice what was sent.
+	buf = make([]byte, 0, 1<<20)
+	for int64(len(buf)) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(int64(2*cap(buf)), n))
+			copy(grown, buf)
+			buf = grown
+		}
+		k, err := r.br.Read(buf[len(buf):min(int64(cap(buf)), n)])
+		buf = buf[:len(buf)+k]
+		r.pos += int64(k)
+		if err != nil {
+			if err == io.EOF {
+				return nil, r.errf(tag, ErrTruncated, "value of %d bytes cut short after %d", n, len(buf))
+			}
+			return nil, r.errf(tag, err, "read failed after %d of %d bytes", len(buf), n)
+		}
 	}
-	return b.Bytes(), nil
+	return buf, nil
 }
 
 // skip moves past n bytes, seeking when the source allows it.
