@@ -43,6 +43,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -366,7 +367,7 @@ func (a *Archive) receive(ctx context.Context, r io.Reader, w blob.Writer, key s
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("archive: receive %s: %w", meta.Source, ctx.Err())
 	case perr != nil:
-		return nil, rejectParse(perr)
+		return nil, rejectParse(f, perr)
 	}
 	if err := checkStrict(f); err != nil {
 		return nil, err
@@ -501,6 +502,10 @@ func (a *Archive) collect(batch *[]*pending) {
 // transaction, and releases the callers.
 func (a *Archive) flush(batch []*pending) {
 	ctx := context.Background()
+	// Commit (and so time-stamp) the blobs in the order the index applies
+	// the batch: by study and series, replacements last. Rebuild replays
+	// blobs in commit order and so reproduces this index exactly.
+	sort.SliceStable(batch, func(i, j int) bool { return applyBefore(batch[i], batch[j]) })
 	ws := make([]blob.Writer, len(batch))
 	for i, p := range batch {
 		ws[i] = p.w
@@ -541,6 +546,24 @@ func (a *Archive) flush(batch []*pending) {
 	for _, p := range reps {
 		a.replace(ctx, p)
 	}
+}
+
+// applyBefore orders a batch as index.InsertBatch applies it (stable by
+// Study and Series Instance UID), with replacements, applied one by one
+// after the batch, last.
+func applyBefore(a, b *pending) bool {
+	if a.replace != b.replace {
+		return !a.replace
+	}
+	return keyLess(&a.rec, &b.rec)
+}
+
+// keyLess compares records by Study, then Series Instance UID.
+func keyLess(a, b *index.InstanceRecord) bool {
+	if a.Study.StudyInstanceUID != b.Study.StudyInstanceUID {
+		return a.Study.StudyInstanceUID < b.Study.StudyInstanceUID
+	}
+	return a.Series.SeriesInstanceUID < b.Series.SeriesInstanceUID
 }
 
 // settle finishes p after its index insert.

@@ -220,9 +220,13 @@ type RebuildReport struct {
 
 // Rebuild fills idx, which must be empty, from the blobs alone: every blob
 // is parsed as at ingest and its record inserted. ReceivedAt becomes the
-// blob's modification time and CallingAE is lost (neither is in the
-// bytes). When several blobs hold the same SOP Instance UID, the most
-// recently modified wins. Blobs that do not parse are reported and kept.
+// blob's commit time and CallingAE is lost (neither is in the bytes).
+// Blobs are replayed in commit order (blob.Info.ModTime), so that what
+// depends on arrival order (which of conflicting demographics is kept, the
+// representative header of a study) comes out as at ingest, and when
+// several blobs hold the same SOP Instance UID the last committed wins.
+// Blobs that do not parse are reported and kept. The list of blobs is held
+// in memory (about 100 bytes each).
 func Rebuild(ctx context.Context, blobs blob.Store, idx index.Index, opts RebuildOptions) (RebuildReport, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
@@ -244,51 +248,27 @@ func Rebuild(ctx context.Context, blobs blob.Store, idx index.Index, opts Rebuil
 			rep.TempRemoved = n
 		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	infos := make(chan blob.Info, 64)
-	type parsed struct {
-		rec index.InstanceRecord
-		bad *Problem
+	// Replay the blobs in commit order, so that what depends on arrival
+	// order (the first of conflicting demographics, the representative
+	// header) comes out as it did at ingest.
+	var infos []blob.Info
+	if err := blobs.Walk(ctx, func(i blob.Info) error { infos = append(infos, i); return nil }); err != nil {
+		return rep, fmt.Errorf("archive: rebuild: walk blobs: %w", err)
 	}
-	out := make(chan parsed, 64)
-	var walkErr error
-	go func() {
-		defer close(infos)
-		walkErr = blobs.Walk(ctx, func(i blob.Info) error {
-			select {
-			case infos <- i:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	}()
-	var wg sync.WaitGroup
-	for range opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for info := range infos {
-				rec, err := recordFromBlob(ctx, blobs, info)
-				var p parsed
-				if err != nil {
-					p.bad = &Problem{Kind: ProblemUnreadable, Key: info.Key, Detail: err.Error()}
-				} else {
-					p.rec = rec
-				}
-				select {
-				case out <- p:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
-	go func() { wg.Wait(); close(out) }()
+	sort.Slice(infos, func(i, j int) bool {
+		if !infos[i].ModTime.Equal(infos[j].ModTime) {
+			return infos[i].ModTime.Before(infos[j].ModTime)
+		}
+		return infos[i].Key < infos[j].Key
+	})
 
+	// Records go to the index in batches that it applies in exactly the
+	// replay order: a batch is cut before a record that sorts before its
+	// predecessor by Study and Series Instance UID (an index may apply a
+	// batch in that order), and a later version of an instance already
+	// indexed is applied on its own with Replace.
 	batch := make([]index.InstanceRecord, 0, opts.BatchSize)
+	seen := map[string]bool{} // SOP Instance UIDs indexed so far
 	insert := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -298,50 +278,78 @@ func Rebuild(ctx context.Context, blobs blob.Store, idx index.Index, opts Rebuil
 			return fmt.Errorf("archive: rebuild: %w", err)
 		}
 		for i, r := range results {
+			if r.Status == index.Duplicate {
+				return fmt.Errorf("archive: rebuild: instance %s: the index is not empty", batch[i].Instance.SOPInstanceUID)
+			}
 			rep.Indexed++
-			if r.Status != index.Duplicate || r.Existing == nil {
-				continue
-			}
-			rep.Indexed--
-			rec := batch[i]
-			old := r.Existing.Instance
-			if !rec.Instance.ReceivedAt.After(old.ReceivedAt) {
-				rep.Superseded = append(rep.Superseded, rec.Instance.BlobKey)
-				continue
-			}
-			if _, err := idx.Replace(ctx, rec); err != nil {
-				return fmt.Errorf("archive: rebuild: %w", err)
-			}
-			rep.Superseded = append(rep.Superseded, old.BlobKey)
 		}
 		batch = batch[:0]
 		return nil
 	}
-	var err error
-	for p := range out {
-		rep.Blobs++
-		if p.bad != nil {
-			log.Warn("blob is not a storable instance; left in place", "key", p.bad.Key, "reason", p.bad.Detail)
-			rep.Unreadable = append(rep.Unreadable, *p.bad)
-			continue
+	add := func(rec index.InstanceRecord) error {
+		sop := rec.Instance.SOPInstanceUID
+		if seen[sop] {
+			// A later version: the last committed wins.
+			if err := insert(); err != nil {
+				return err
+			}
+			r, err := idx.Replace(ctx, rec)
+			if err != nil {
+				return fmt.Errorf("archive: rebuild: %w", err)
+			}
+			if r.Existing != nil {
+				rep.Superseded = append(rep.Superseded, r.Existing.Instance.BlobKey)
+			}
+			return nil
 		}
-		batch = append(batch, p.rec)
-		if len(batch) == opts.BatchSize {
-			if err = insert(); err != nil {
-				cancel()
-				break
+		seen[sop] = true
+		if n := len(batch); n == opts.BatchSize || n > 0 && keyLess(&rec, &batch[n-1]) {
+			if err := insert(); err != nil {
+				return err
 			}
 		}
+		batch = append(batch, rec)
+		return nil
 	}
-	for range out { // drain after an error
+	// Parse a chunk in parallel, then insert it in order.
+	chunk := opts.Workers * 32
+	recs := make([]index.InstanceRecord, chunk)
+	errs := make([]error, chunk)
+	for start := 0; start < len(infos); start += chunk {
+		part := infos[start:min(start+chunk, len(infos))]
+		next := make(chan int)
+		var wg sync.WaitGroup
+		for range opts.Workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					recs[i], errs[i] = recordFromBlob(ctx, blobs, part[i])
+				}
+			}()
+		}
+		for i := range part {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		for i, info := range part {
+			rep.Blobs++
+			if errs[i] != nil {
+				p := Problem{Kind: ProblemUnreadable, Key: info.Key, Detail: errs[i].Error()}
+				log.Warn("blob is not a storable instance; left in place", "key", p.Key, "reason", p.Detail)
+				rep.Unreadable = append(rep.Unreadable, p)
+				continue
+			}
+			if err := add(recs[i]); err != nil {
+				return rep, err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("archive: rebuild: %w", err)
+		}
 	}
-	if err == nil {
-		err = insert()
-	}
-	if err == nil && walkErr != nil {
-		err = fmt.Errorf("archive: rebuild: walk blobs: %w", walkErr)
-	}
-	if err != nil {
+	if err := insert(); err != nil {
 		return rep, err
 	}
 	sort.Strings(rep.Superseded)
@@ -365,11 +373,11 @@ func recordFromBlob(ctx context.Context, blobs blob.Store, info blob.Info) (inde
 	defer r.Close()
 	h := sha256.New()
 	f, err := dicom.Read(io.TeeReader(r, h), r.Size(), dicom.ReadOptions{})
-	if err == nil {
-		_, err = io.Copy(h, r)
-	}
 	if err != nil {
-		return index.InstanceRecord{}, rejectParse(err)
+		return index.InstanceRecord{}, rejectParse(f, err)
+	}
+	if _, err := io.Copy(h, r); err != nil {
+		return index.InstanceRecord{}, fmt.Errorf("archive: read blob %s: %w", info.Key, err)
 	}
 	if err := checkStrict(f); err != nil {
 		return index.InstanceRecord{}, err

@@ -58,14 +58,17 @@ func IsReject(err error) (*RejectError, bool) {
 	return re, ok
 }
 
-// rejectParse turns a dicom.Read error into a RejectError.
-func rejectParse(err error) error {
+// rejectParse turns a dicom.Read error into a RejectError. Input without
+// preamble and File Meta whose very first element does not parse is
+// classified as not DICOM rather than malformed DICOM.
+func rejectParse(f *dicom.File, err error) error {
 	re := &RejectError{Reason: ReasonMalformed, Offset: -1, Detail: err.Error(), Err: err}
 	var pe *dicom.ParseError
 	if errors.As(err, &pe) {
 		re.Offset = pe.Offset
 	}
-	if errors.Is(err, dicom.ErrNotDICOM) {
+	if errors.Is(err, dicom.ErrNotDICOM) ||
+		f != nil && !f.HasPreamble && f.Meta == nil && (f.Dataset == nil || len(f.Dataset.Elements) <= 1) {
 		re.Reason = ReasonNotDICOM
 	}
 	return re

@@ -87,8 +87,12 @@ type Reader interface {
 
 // Info describes a committed blob.
 type Info struct {
-	Key     string
-	Size    int64
+	Key  string
+	Size int64
+	// ModTime is when the blob was committed, as precisely as the store
+	// keeps it. Blobs committed together by CommitBatch get increasing
+	// times in the order of the batch, so sorting by ModTime replays the
+	// commit order (rebuilding an index from the blobs relies on it).
 	ModTime time.Time
 }
 
