@@ -57,10 +57,6 @@ func LoadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 // first in each transaction to keep concurrent starters apart (PostgreSQL
 // advisory lock). A database newer than the migrations is refused.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect, migrations []Migration, lock string) (int, error) {
-	if _, err := db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_version "+
-		"(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"); err != nil {
-		return 0, fmt.Errorf("index: create schema_version: %w", err)
-	}
 	latest := 0
 	if len(migrations) > 0 {
 		latest = migrations[len(migrations)-1].Version
@@ -89,6 +85,12 @@ func applyMigration(ctx context.Context, db *sql.DB, d Dialect, m Migration, loc
 		if _, err := tx.ExecContext(ctx, lock); err != nil {
 			return 0, fmt.Errorf("index: migration lock: %w", err)
 		}
+	}
+	// Created here, under the lock: CREATE TABLE IF NOT EXISTS is not safe
+	// against a concurrent creator in PostgreSQL.
+	if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_version "+
+		"(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"); err != nil {
+		return 0, fmt.Errorf("index: create schema_version: %w", err)
 	}
 	var current int
 	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_version").Scan(&current); err != nil {

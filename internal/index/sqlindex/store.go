@@ -63,6 +63,10 @@ func New(cfg Config) *Store {
 	return &Store{cfg: cfg, log: log}
 }
 
+// Config returns the configuration the Store was made with, for tests and
+// maintenance tools that need the databases themselves.
+func (s *Store) Config() Config { return s.cfg }
+
 // Close implements index.Index.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {

@@ -90,7 +90,14 @@ func (w *writer) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// The statements of a transaction are prepared once on SQLite; pgx caches
+// prepared statements per connection by itself, and an explicit prepare
+// would cost PostgreSQL two extra round trips.
+
 func (w *writer) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if w.d == Postgres {
+		return w.tx.ExecContext(ctx, w.d.rebind(q), args...)
+	}
 	st, err := w.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -99,15 +106,21 @@ func (w *writer) exec(ctx context.Context, q string, args ...any) (sql.Result, e
 }
 
 func (w *writer) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if w.d == Postgres {
+		return w.tx.QueryRowContext(ctx, w.d.rebind(q), args...)
+	}
 	st, err := w.stmt(ctx, q)
 	if err != nil {
-		// Surface the preparation error through Scan.
+		// Let Scan report the preparation error.
 		return w.tx.QueryRowContext(ctx, w.d.rebind(q), args...)
 	}
 	return st.QueryRowContext(ctx, args...)
 }
 
 func (w *writer) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if w.d == Postgres {
+		return w.tx.QueryContext(ctx, w.d.rebind(q), args...)
+	}
 	st, err := w.stmt(ctx, q)
 	if err != nil {
 		return nil, err

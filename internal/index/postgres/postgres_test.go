@@ -1,0 +1,138 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/lightbox-pacs/lightbox/internal/index"
+	"github.com/lightbox-pacs/lightbox/internal/index/indextest"
+	"github.com/lightbox-pacs/lightbox/internal/testenv"
+)
+
+// testSchema creates a uniquely named schema in the test database and
+// drops it when tb ends. testenv.PostgresDSN skips loudly when no server
+// answers (and fails under CI=true).
+func testSchema(tb testing.TB) (dsn, schema string) {
+	tb.Helper()
+	dsn = testenv.PostgresDSN(tb)
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		tb.Fatal(err)
+	}
+	schema = "lbtest_index_" + hex.EncodeToString(b[:])
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize()); err != nil {
+		db.Close()
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		defer db.Close()
+		if _, err := db.Exec("DROP SCHEMA " + pgx.Identifier{schema}.Sanitize() + " CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return dsn, schema
+}
+
+func openTemp(tb testing.TB) *Index {
+	tb.Helper()
+	dsn, schema := testSchema(tb)
+	ix, err := Open(context.Background(), dsn, Options{Schema: schema})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Registered after the schema's cleanup, so it runs before the drop.
+	tb.Cleanup(func() { ix.Close() })
+	return ix
+}
+
+func TestConformance(t *testing.T) {
+	indextest.Run(t, func(t *testing.T) index.Index { return openTemp(t) })
+}
+
+// TestSharedIndex opens one schema from several "nodes" at once: the
+// migrations run once, and concurrent inserts through separate pools keep
+// the counts right.
+func TestSharedIndex(t *testing.T) {
+	ctx := context.Background()
+	dsn, schema := testSchema(t)
+	const nodes = 3
+	ixs := make([]*Index, nodes)
+	var wg sync.WaitGroup
+	errs := make([]error, nodes)
+	for n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ixs[n], errs[n] = Open(ctx, dsn, Options{Schema: schema, MaxConns: 4})
+		}()
+	}
+	wg.Wait()
+	for n, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: Open: %v", n, err)
+		}
+		defer ixs[n].Close()
+	}
+	s := indextest.Synthetic{Instances: 600, InstancesPerSeries: 10, SeriesPerStudy: 3}
+	for n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Every node inserts every instance, in its own order and
+			// batching: each instance must end up indexed exactly once.
+			for start := n * 7; start < s.Instances+n*7; start += 25 {
+				var recs []index.InstanceRecord
+				for i := start; i < start+25; i++ {
+					recs = append(recs, s.Record(i%s.Instances))
+				}
+				if _, err := ixs[n].InsertBatch(ctx, recs); err != nil {
+					errs[n] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for n, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", n, err)
+		}
+	}
+	st, err := ixs[0].Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Instances != s.Instances || st.Series != s.Series() || st.Studies != s.Studies() || st.Patients != s.Patients() {
+		t.Errorf("Stats = %+v; want %d instances, %d series, %d studies, %d patients", st, s.Instances, s.Series(),
+			s.Studies(), s.Patients())
+	}
+	rs, err := ixs[1].Find(ctx, index.Query{Level: index.StudyLevel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.Study.NumberOfStudyRelatedInstances != 30 || r.Study.NumberOfStudyRelatedSeries != 3 {
+			t.Errorf("study %s counts = %d series, %d instances; want 3, 30", r.Study.StudyInstanceUID,
+				r.Study.NumberOfStudyRelatedSeries, r.Study.NumberOfStudyRelatedInstances)
+		}
+	}
+	var versions int
+	if err := ixs[2].Store.Config().Writer.QueryRowContext(ctx, "SELECT count(*) FROM schema_version").Scan(&versions); err != nil || versions != 1 {
+		t.Errorf("schema_version rows = %d, %v; want 1", versions, err)
+	}
+}
+
+func BenchmarkInsert(b *testing.B) {
+	indextest.RunInsertBenchmarks(b, func(b *testing.B) index.Index { return openTemp(b) }, 50)
+}

@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lightbox-pacs/lightbox/internal/index"
+	"github.com/lightbox-pacs/lightbox/internal/index/indextest"
+)
+
+func openTemp(t *testing.T) index.Index {
+	t.Helper()
+	ix, err := Open(context.Background(), filepath.Join(t.TempDir(), "index.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	return ix
+}
+
+func TestConformance(t *testing.T) {
+	indextest.Run(t, openTemp)
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "index.db")
+	ix, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := indextest.Synthetic{Instances: 1}.Record(0)
+	if _, err := ix.Insert(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ix, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer ix.Close()
+	if _, err := ix.Instance(ctx, rec.Instance.SOPInstanceUID); err != nil {
+		t.Fatalf("instance lost across reopen: %v", err)
+	}
+	var version int
+	if err := ix.Store.Config().Writer.QueryRowContext(ctx, "SELECT max(version) FROM schema_version").Scan(&version); err != nil || version != 1 {
+		t.Errorf("schema version = %d, %v", version, err)
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	ctx := context.Background()
+	ix, err := Open(ctx, filepath.Join(t.TempDir(), "index.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	cfg := ix.Store.Config()
+	for _, tc := range []struct {
+		pragma string
+		want   string
+	}{
+		{"journal_mode", "wal"},
+		{"synchronous", "2"}, // FULL
+		{"foreign_keys", "1"},
+		{"busy_timeout", "10000"},
+	} {
+		var got string
+		if err := cfg.Writer.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil || got != tc.want {
+			t.Errorf("writer PRAGMA %s = %q, %v; want %q", tc.pragma, got, err, tc.want)
+		}
+	}
+	var qo string
+	if err := cfg.Reader.QueryRowContext(ctx, "PRAGMA query_only").Scan(&qo); err != nil || qo != "1" {
+		t.Errorf("reader query_only = %q, %v", qo, err)
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "index.db")
+	ix, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Store.Config().Writer.ExecContext(ctx,
+		"INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', 0)"); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	if ix, err := Open(ctx, path, Options{}); err == nil {
+		ix.Close()
+		t.Fatal("Open accepted a schema newer than the program")
+	}
+}
+
+func TestBadPath(t *testing.T) {
+	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "a?b.db"), Options{}); err == nil {
+		t.Error("Open accepted a path with '?'")
+	}
+	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "missing-dir", "x", "index.db"), Options{}); err == nil {
+		t.Error("Open accepted a path in a missing directory")
+	} else if errors.Is(err, os.ErrNotExist) {
+		t.Logf("error: %v", err)
+	}
+}
