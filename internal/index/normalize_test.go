@@ -109,7 +109,7 @@ func TestRecordNormalize(t *testing.T) {
 	r := InstanceRecord{
 		Patient: Patient{PatientID: " P1 ", PatientSex: "f", PatientBirthDate: "1970.01.02",
 			PatientName: PersonName{Alphabetic: "Doe^Jane^^"}, NumberOfPatientRelatedStudies: 9},
-		Study: Study{StudyInstanceUID: "1.2\x00", StudyTime: "10:00", ModalitiesInStudy: []string{"X"}},
+		Study:  Study{StudyInstanceUID: "1.2\x00", StudyTime: "10:00", ModalitiesInStudy: []string{"X"}},
 		Series: Series{SeriesInstanceUID: "1.3 ", Modality: "ct", BodyPartExamined: " chest"},
 		Instance: Instance{SOPInstanceUID: "1.4", AcquisitionDateTime: "2020+0100",
 			ReceivedAt: time.Date(2024, 1, 2, 3, 4, 5, 6789, time.FixedZone("X", 3600))},
