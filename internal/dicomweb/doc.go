@@ -1,0 +1,33 @@
+// Package dicomweb owns Lightbox's DICOMweb services (PS3.18) over the
+// archive: QIDO-RS search, WADO-RS retrieve (instances, metadata, bulk
+// data, frames), STOW-RS store, WADO-URI and DELETE. [New] returns an
+// http.Handler that serves them under a path prefix (default /dicom-web).
+//
+// The package knows HTTP and the DICOMweb conventions, nothing about
+// storage: every instance is stored through [archive.Archive.Store] (so
+// STOW-RS has the durability rule of C-STORE), read back from the blob
+// store as a stream, and every search is translated into an
+// [index.Query], whose matching rules are the ones C-FIND uses; no
+// matching is re-implemented here.
+//
+// # Design notes
+//
+//   - Streaming: study and series retrieval write one multipart part per
+//     instance, copied from its blob; only the list of index records is held
+//     in memory. Frames and bulk data are read by offset from the blob
+//     (io.ReaderAt), using the header offsets the dicom reader records.
+//   - /metadata re-reads each instance's header from its blob (bulk data
+//     skipped by seeking) so that every bulk element, nested ones included,
+//     gets a BulkDataURI; the index's stored header JSON omits bulk values
+//     and cannot say which were there. Results are kept in a bounded
+//     in-memory cache keyed by SOP Instance UID and content digest.
+//   - Transfer syntaxes: the stored bytes are returned unchanged when the
+//     client accepts them (transfer-syntax=*, the stored syntax, or no
+//     transfer-syntax parameter, which is what common clients send). Any
+//     other syntax needs a [Transcoder] (the pixel codec work); without
+//     one the answer is 406 Not Acceptable with an explanation.
+//   - /rendered and /thumbnail answer 406 until the imaging work lands.
+//   - Errors are PS3.18 status codes with a JSON body {"status", "errorMessage"}.
+//   - HTTP/2: the handler is protocol-agnostic; [Protocols] returns the
+//     http.Protocols value (HTTP/1.1 and h2c) servers should set.
+package dicomweb

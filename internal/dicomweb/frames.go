@@ -1,0 +1,520 @@
+package dicomweb
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+
+	"github.com/lightbox-pacs/lightbox/dicom"
+	"github.com/lightbox-pacs/lightbox/internal/blob"
+	"github.com/lightbox-pacs/lightbox/internal/index"
+)
+
+// readHeader opens an instance's blob and parses its header, leaving bulk
+// values in the blob (read later by offset). A deflated instance, whose
+// offsets are those of the inflated stream, is read whole. The caller
+// closes the reader.
+func (s *Service) readHeader(ctx context.Context, rec *index.InstanceRecord) (*dicom.File, blob.Reader, error) {
+	br, err := s.arch.Blobs().Open(ctx, rec.Instance.BlobKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dicomweb: open %s: %w", rec.Instance.SOPInstanceUID, err)
+	}
+	opts := dicom.ReadOptions{}
+	if rec.Instance.TransferSyntaxUID == dicom.DeflatedExplicitVRLittleEndian {
+		opts.LoadBulk = true
+	}
+	f, err := dicom.Read(br, br.Size(), opts)
+	if err != nil {
+		br.Close()
+		return nil, nil, fmt.Errorf("dicomweb: read %s: %w", rec.Instance.SOPInstanceUID, err)
+	}
+	if f.TransferSyntax == dicom.DeflatedExplicitVRLittleEndian && !opts.LoadBulk {
+		br.Close()
+		if br, err = s.arch.Blobs().Open(ctx, rec.Instance.BlobKey); err != nil {
+			return nil, nil, err
+		}
+		if f, err = dicom.Read(br, br.Size(), dicom.ReadOptions{LoadBulk: true}); err != nil {
+			br.Close()
+			return nil, nil, fmt.Errorf("dicomweb: read %s: %w", rec.Instance.SOPInstanceUID, err)
+		}
+	}
+	if _, err := br.Seek(0, io.SeekStart); err != nil {
+		br.Close()
+		return nil, nil, err
+	}
+	return f, br, nil
+}
+
+// valueBytes returns the bytes of a non-encapsulated element, read from
+// src when left there, converted to little endian when the data set is
+// big endian.
+func valueBytes(e *dicom.Element, ds *dicom.Dataset, src io.ReaderAt) ([]byte, error) {
+	v := e.Value
+	if e.Bulk {
+		v = make([]byte, e.Length)
+		if _, err := src.ReadAt(v, e.Offset); err != nil {
+			return nil, fmt.Errorf("dicomweb: read %s at %d: %w", e.Tag, e.Offset, err)
+		}
+	}
+	if ds.Encoding.BigEndian {
+		v = swapped(v, e.VR.WordSize())
+	}
+	return v, nil
+}
+
+func swapped(v []byte, word int) []byte {
+	if word <= 1 {
+		return v
+	}
+	out := make([]byte, len(v))
+	for i := 0; i+word <= len(v); i += word {
+		for j := 0; j < word; j++ {
+			out[i+j] = v[i+word-1-j]
+		}
+	}
+	return out
+}
+
+// pixelInfo reads the Image Pixel module attributes frames depend on.
+func pixelInfo(ds *dicom.Dataset) FrameInfo {
+	get := func(t dicom.Tag) int {
+		v, _ := ds.Int(t)
+		return int(v)
+	}
+	fi := FrameInfo{
+		Rows:                      get(dicom.TagRows),
+		Columns:                   get(dicom.TagColumns),
+		SamplesPerPixel:           get(dicom.TagSamplesPerPixel),
+		BitsAllocated:             get(dicom.TagBitsAllocated),
+		BitsStored:                get(dicom.TagBitsStored),
+		PixelRepresentation:       get(dicom.TagPixelRepresentation),
+		PhotometricInterpretation: ds.String(dicom.Tag(0x00280004)),
+		PlanarConfiguration:       get(dicom.Tag(0x00280006)),
+	}
+	if fi.SamplesPerPixel == 0 {
+		fi.SamplesPerPixel = 1
+	}
+	return fi
+}
+
+func numberOfFrames(ds *dicom.Dataset) int {
+	if n, ok := ds.Int(dicom.TagNumberOfFrames); ok && n > 0 {
+		return int(n)
+	}
+	return 1
+}
+
+// pixelElement returns the pixel data element (Pixel Data, Float or Double
+// Float Pixel Data).
+func pixelElement(ds *dicom.Dataset) *dicom.Element {
+	for _, t := range []dicom.Tag{dicom.TagPixelData, dicom.TagFloatPixelData, dicom.TagDoubleFloatPixelData} {
+		if e := ds.Get(t); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// frameSource extracts frames of one instance.
+type frameSource struct {
+	f      *dicom.File
+	src    io.ReaderAt
+	pix    *dicom.Element
+	info   FrameInfo
+	frames int
+	ts     string
+	// encapsulated: fragment indexes (into pix.Fragments) of each frame
+	groups [][]int
+	// encapsulated with an Extended Offset Table: byte ranges per frame
+	eot [][2]int64
+}
+
+// newFrameSource prepares frame extraction for the instance.
+func newFrameSource(f *dicom.File, src io.ReaderAt) (*frameSource, error) {
+	ds := f.Dataset
+	pix := pixelElement(ds)
+	if pix == nil {
+		return nil, errorf(http.StatusNotFound, "the instance has no pixel data")
+	}
+	fs := &frameSource{f: f, src: src, pix: pix, info: pixelInfo(ds), frames: numberOfFrames(ds), ts: f.TransferSyntax}
+	if !pix.IsEncapsulated() {
+		if fs.frameBits() <= 0 {
+			return nil, errorf(http.StatusNotFound, "the instance's Rows, Columns or Bits Allocated are missing; frames cannot be delimited")
+		}
+		return fs, nil
+	}
+	if err := fs.delimit(); err != nil {
+		return nil, err
+	}
+	return fs, nil
+}
+
+func (fs *frameSource) frameBits() int64 {
+	bits := int64(fs.info.BitsAllocated)
+	switch fs.pix.Tag {
+	case dicom.TagFloatPixelData:
+		bits = 32
+	case dicom.TagDoubleFloatPixelData:
+		bits = 64
+	}
+	return int64(fs.info.Rows) * int64(fs.info.Columns) * int64(fs.info.SamplesPerPixel) * bits
+}
+
+// delimit finds the fragments of each frame of encapsulated pixel data:
+// from the Extended Offset Table, the Basic Offset Table, one fragment per
+// frame, or (single frame) all fragments.
+func (fs *frameSource) delimit() error {
+	frags := fs.pix.Fragments[1:] // the first item is the Basic Offset Table
+	if len(frags) == 0 {
+		return errorf(http.StatusNotFound, "the encapsulated pixel data has no fragments")
+	}
+	ds := fs.f.Dataset
+	if eo, el := ds.Get(dicom.TagExtendedOffsetTable), ds.Get(dicom.TagExtendedOffsetTableLengths); eo != nil && el != nil {
+		offs, err1 := fs.uint64s(eo)
+		lens, err2 := fs.uint64s(el)
+		if err1 == nil && err2 == nil && len(offs) == len(lens) && len(offs) == fs.frames {
+			base := frags[0].Offset - 8
+			for i := range offs {
+				fs.eot = append(fs.eot, [2]int64{base + int64(offs[i]) + 8, int64(lens[i])})
+			}
+			return nil
+		}
+	}
+	if fs.frames == 1 {
+		all := make([]int, len(frags))
+		for i := range all {
+			all[i] = i
+		}
+		fs.groups = [][]int{all}
+		return nil
+	}
+	bot := fs.pix.Fragments[0]
+	if bot.Length >= 4 {
+		raw := bot.Data
+		if raw == nil {
+			raw = make([]byte, bot.Length)
+			if _, err := fs.src.ReadAt(raw, bot.Offset); err != nil {
+				return fmt.Errorf("dicomweb: read Basic Offset Table: %w", err)
+			}
+		}
+		offs := make([]int64, 0, len(raw)/4)
+		for i := 0; i+4 <= len(raw); i += 4 {
+			offs = append(offs, int64(binary.LittleEndian.Uint32(raw[i:])))
+		}
+		if len(offs) == fs.frames {
+			base := frags[0].Offset - 8
+			groups := make([][]int, len(offs))
+			fi := 0
+			for k := range frags {
+				pos := frags[k].Offset - 8 - base
+				for fi+1 < len(offs) && pos >= offs[fi+1] {
+					fi++
+				}
+				groups[fi] = append(groups[fi], k)
+			}
+			fs.groups = groups
+			return nil
+		}
+	}
+	if len(frags) == fs.frames {
+		fs.groups = make([][]int, len(frags))
+		for i := range frags {
+			fs.groups[i] = []int{i}
+		}
+		return nil
+	}
+	return errorf(http.StatusNotImplemented, "cannot delimit %d frames in %d fragments without an offset table", fs.frames, len(frags))
+}
+
+func (fs *frameSource) uint64s(e *dicom.Element) ([]uint64, error) {
+	v, err := valueBytes(e, fs.f.Dataset, fs.src)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uint64, len(v)/8)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint64(v[i*8:])
+	}
+	return out, nil
+}
+
+// frame returns frame n (1-based) as stored (native frames little endian).
+func (fs *frameSource) frame(n int) ([]byte, error) {
+	if n < 1 || n > fs.frames {
+		return nil, errorf(http.StatusNotFound, "frame %d does not exist (the instance has %d)", n, fs.frames)
+	}
+	if !fs.pix.IsEncapsulated() {
+		bits := fs.frameBits()
+		start, end := int64(n-1)*bits, int64(n)*bits
+		if end > int64(fs.pix.ValueLength())*8 {
+			return nil, errorf(http.StatusNotFound, "frame %d lies beyond the pixel data (%d bytes)", n, fs.pix.ValueLength())
+		}
+		lo, hi := start/8, (end+7)/8
+		buf := make([]byte, hi-lo)
+		if fs.pix.Bulk {
+			if _, err := fs.src.ReadAt(buf, fs.pix.Offset+lo); err != nil {
+				return nil, fmt.Errorf("dicomweb: read frame %d: %w", n, err)
+			}
+		} else {
+			copy(buf, fs.pix.Value[lo:hi])
+		}
+		if fs.f.Dataset.Encoding.BigEndian && fs.pix.VR != dicom.OB {
+			buf = swapped(buf, max(2, fs.pix.VR.WordSize()))
+		}
+		if shift := start % 8; shift != 0 || bits%8 != 0 {
+			buf = shiftBits(buf, int(shift), int((bits+7)/8))
+		}
+		return buf, nil
+	}
+	if fs.eot != nil {
+		r := fs.eot[n-1]
+		buf := make([]byte, r[1])
+		if _, err := fs.src.ReadAt(buf, r[0]); err != nil {
+			return nil, fmt.Errorf("dicomweb: read frame %d: %w", n, err)
+		}
+		return buf, nil
+	}
+	frags := fs.pix.Fragments[1:]
+	var total int64
+	for _, k := range fs.groups[n-1] {
+		total += int64(frags[k].Length)
+	}
+	var b bytes.Buffer
+	b.Grow(int(total))
+	for _, k := range fs.groups[n-1] {
+		fr := frags[k]
+		if fr.Data != nil {
+			b.Write(fr.Data)
+			continue
+		}
+		buf := make([]byte, fr.Length)
+		if _, err := fs.src.ReadAt(buf, fr.Offset); err != nil {
+			return nil, fmt.Errorf("dicomweb: read frame %d: %w", n, err)
+		}
+		b.Write(buf)
+	}
+	return b.Bytes(), nil
+}
+
+// shiftBits returns n bytes of buf starting shift bits in (single-bit
+// pixel data whose frames do not start on a byte boundary; bit order as
+// PS3.5 8.1.1 packs it, least significant bit first).
+func shiftBits(buf []byte, shift, n int) []byte {
+	out := make([]byte, n)
+	for i := range out {
+		var lo, hi byte
+		if i < len(buf) {
+			lo = buf[i] >> shift
+		}
+		if shift > 0 && i+1 < len(buf) {
+			hi = buf[i+1] << (8 - shift)
+		}
+		out[i] = lo | hi
+	}
+	return out
+}
+
+// parseFrameList reads "1,3,5" into frame numbers.
+func parseFrameList(s string) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			return nil, errorf(http.StatusBadRequest, "frame list %q: %q is not a frame number (frames count from 1)", s, p)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errorf(http.StatusBadRequest, "empty frame list")
+	}
+	return out, nil
+}
+
+// frameChoice is the outcome of negotiating a frame or pixel response.
+type frameChoice struct {
+	single   bool   // single part response
+	ctype    string // Content-Type of the parts
+	ts       string // syntax sent
+	transTo  string // non-empty: transcode from the stored syntax to this one
+	partType string // type parameter of the multipart response
+}
+
+// negotiateFrames chooses the media type of frames stored in syntax ts.
+func (s *Service) negotiateFrames(accept, ts string, one bool) (frameChoice, error) {
+	native := isNative(ts)
+	storedType := pixelMediaType(ts)
+	label := func(typ, sendTS string) string { return typ + "; transfer-syntax=" + sendTS }
+	var why string
+	for _, it := range parseAccept(accept) {
+		single := !it.multipart
+		if single && !one {
+			if it.typ == "*/*" {
+				single = false
+			} else {
+				continue
+			}
+		}
+		typ := it.typ
+		if typ == "" || typ == "*/*" {
+			typ = "application/octet-stream"
+			if !native {
+				typ = storedType
+			}
+			if it.ts == "" || it.ts == "*" {
+				sendTS := ts
+				if native {
+					sendTS = dicom.ExplicitVRLittleEndian
+				}
+				return frameChoice{single: single, ctype: label(typ, sendTS), ts: sendTS, partType: typ}, nil
+			}
+		}
+		switch {
+		case typ == "application/octet-stream":
+			switch {
+			case native && (it.ts == "" || it.ts == "*" || it.ts == dicom.ExplicitVRLittleEndian):
+				return frameChoice{single: single, ctype: label(typ, dicom.ExplicitVRLittleEndian), ts: dicom.ExplicitVRLittleEndian, partType: typ}, nil
+			case !native && (it.ts == "*" || it.ts == ts):
+				return frameChoice{single: single, ctype: label(typ, ts), ts: ts, partType: typ}, nil
+			case !native && it.ts == "":
+				// The default is uncompressed, which needs a codec; clients
+				// that send no transfer-syntax want the pixels in whatever
+				// syntax they are, so send the stored bytes, labelled.
+				if s.opts.Transcoder != nil && s.opts.Transcoder.CanTranscode(ts, dicom.ExplicitVRLittleEndian) {
+					return frameChoice{single: single, ctype: label(typ, dicom.ExplicitVRLittleEndian), ts: dicom.ExplicitVRLittleEndian, transTo: dicom.ExplicitVRLittleEndian, partType: typ}, nil
+				}
+				return frameChoice{single: single, ctype: label(storedType, ts), ts: ts, partType: typ}, nil
+			}
+		case !native && typeMatchesTS(typ, ts) && (it.ts == "" || it.ts == "*" || it.ts == ts):
+			return frameChoice{single: single, ctype: label(storedType, ts), ts: ts, partType: typ}, nil
+		}
+		if it.ts != "" && it.ts != "*" && s.opts.Transcoder != nil && s.opts.Transcoder.CanTranscode(ts, it.ts) {
+			return frameChoice{single: single, ctype: label(typ, it.ts), ts: it.ts, transTo: it.ts, partType: typ}, nil
+		}
+		if why == "" {
+			why = fmt.Sprintf("the pixel data is stored as %s (%s); converting it to %s", ts, storedType, typ)
+			if it.ts != "" {
+				why += " in " + it.ts
+			}
+			why += " needs the pixel codecs, which this version of Lightbox does not have yet; ask for transfer-syntax=*"
+		}
+	}
+	if why == "" {
+		why = fmt.Sprintf(`pixel data is served as multipart/related; type="application/octet-stream" or type="%s"; the Accept header %q allows neither`, storedType, accept)
+	}
+	return frameChoice{}, errorf(http.StatusNotAcceptable, "%s", why)
+}
+
+func typeMatchesTS(typ, ts string) bool {
+	for _, t := range tsMediaTypes[ts] {
+		if matchesType(typ, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// frames serves WADO-RS /frames/{list}.
+func (s *Service) frames(w http.ResponseWriter, r *http.Request) error {
+	t, err := targetOf(r)
+	if err != nil {
+		return err
+	}
+	list, err := parseFrameList(r.PathValue("frames"))
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(r, ActionRetrieve, t.resource()); err != nil {
+		return err
+	}
+	recs, err := s.instances(r, t)
+	if err != nil {
+		return err
+	}
+	rec := &recs[0]
+	choice, err := s.negotiateFrames(r.Header.Get("Accept"), rec.Instance.TransferSyntaxUID, len(list) == 1)
+	if err != nil {
+		return err
+	}
+	f, br, err := s.readHeader(ctxOf(r), rec)
+	if err != nil {
+		return err
+	}
+	defer br.Close()
+	src, err := newFrameSource(f, br)
+	if err != nil {
+		return err
+	}
+	for _, n := range list {
+		if n > src.frames {
+			return errorf(http.StatusNotFound, "frame %d does not exist (the instance has %d)", n, src.frames)
+		}
+	}
+	v := validatorsOf(recs, "frames"+r.PathValue("frames")+choice.ctype)
+	return s.sendFrames(w, r, src, list, choice, v)
+}
+
+// sendFrames writes frames as a multipart or single part response.
+func (s *Service) sendFrames(w http.ResponseWriter, r *http.Request, src *frameSource, list []int, choice frameChoice, v validators) error {
+	ctx := ctxOf(r)
+	get := func(n int) ([]byte, error) {
+		b, err := src.frame(n)
+		if err != nil || choice.transTo == "" {
+			return b, err
+		}
+		var out bytes.Buffer
+		if err := s.opts.Transcoder.TranscodeFrame(ctx, &out, b, src.info, src.ts, choice.transTo); err != nil {
+			return nil, err
+		}
+		return out.Bytes(), nil
+	}
+	if choice.single {
+		b, err := get(list[0])
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", choice.ctype)
+		w.Header().Set("ETag", v.etag)
+		http.ServeContent(w, r, "", v.lastMod, bytes.NewReader(b))
+		return nil
+	}
+	if v.notModified(w, r) {
+		return nil
+	}
+	// Fetch the first frame before answering, so that a bad frame gives an
+	// error status rather than a truncated body.
+	first, err := get(list[0])
+	if err != nil {
+		return err
+	}
+	mw := newMultipart(w, choice.partType)
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	for i, n := range list {
+		b := first
+		if i > 0 {
+			if b, err = get(n); err != nil {
+				return err
+			}
+		}
+		hdr := textproto.MIMEHeader{}
+		hdr.Set("Content-Type", choice.ctype)
+		hdr.Set("Content-Length", strconv.Itoa(len(b)))
+		pw, err := mw.CreatePart(hdr)
+		if err != nil {
+			return err
+		}
+		if _, err := pw.Write(b); err != nil {
+			return err
+		}
+	}
+	return mw.Close()
+}

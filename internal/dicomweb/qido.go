@@ -1,0 +1,545 @@
+package dicomweb
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/lightbox-pacs/lightbox/dicom"
+	"github.com/lightbox-pacs/lightbox/internal/index"
+)
+
+// Tags QIDO-RS returns that are not attributes of the index model.
+const (
+	tagRetrieveURL          uint32 = 0x00081190
+	tagInstanceAvailability uint32 = 0x00080056
+	tagSpecificCharacterSet uint32 = 0x00080005
+	tagBitsAllocated        uint32 = 0x00280100
+)
+
+// qidoQuery is a parsed QIDO-RS request.
+type qidoQuery struct {
+	q index.Query
+	// include lists tags to return beyond the defaults.
+	include map[uint32]bool
+	all     bool
+	// warnings become Warning headers.
+	warnings []string
+	// limited is set when the server capped the request's limit.
+	limited bool
+}
+
+// default return attributes per level (PS3.18 Tables 6.7.1-2, -2a, -2b),
+// with StudyDescription, SeriesDate/Time and BodyPartExamined added because
+// viewers' study and series lists show them.
+var (
+	defaultStudyKeys = []index.Key{
+		index.StudyDate, index.StudyTime, index.AccessionNumber, index.ModalitiesInStudy,
+		index.ReferringPhysicianName, index.PatientName, index.PatientID, index.PatientBirthDate,
+		index.PatientSex, index.StudyInstanceUID, index.StudyID, index.StudyDescription,
+		index.NumberOfStudyRelatedSeries, index.NumberOfStudyRelatedInstances,
+	}
+	defaultSeriesKeys = []index.Key{
+		index.Modality, index.SeriesDescription, index.SeriesInstanceUID, index.SeriesNumber,
+		index.NumberOfSeriesRelatedInstances, index.PerformedProcedureStepStartDate,
+		index.PerformedProcedureStepStartTime, index.SeriesDate, index.SeriesTime, index.BodyPartExamined,
+	}
+	defaultInstanceKeys = []index.Key{
+		index.SOPClassUID, index.SOPInstanceUID, index.InstanceNumber, index.Rows, index.Columns,
+		index.NumberOfFrames,
+	}
+)
+
+func (s *Service) searchStudies(w http.ResponseWriter, r *http.Request) error {
+	return s.search(w, r, index.StudyLevel)
+}
+
+func (s *Service) searchSeries(w http.ResponseWriter, r *http.Request) error {
+	return s.search(w, r, index.SeriesLevel)
+}
+
+func (s *Service) searchInstances(w http.ResponseWriter, r *http.Request) error {
+	return s.search(w, r, index.InstanceLevel)
+}
+
+// search serves the QIDO-RS resources of one level.
+func (s *Service) search(w http.ResponseWriter, r *http.Request, level index.Level) error {
+	t, err := targetOf(r)
+	if err != nil {
+		return err
+	}
+	if !acceptsJSON(r.Header.Get("Accept")) {
+		return errorf(http.StatusNotAcceptable, "search results are served as application/dicom+json only")
+	}
+	if err := s.authorize(r, ActionSearch, t.resource()); err != nil {
+		return err
+	}
+	qq, err := parseQIDO(r.URL.Query(), level, s.opts.MaxResults)
+	if err != nil {
+		return err
+	}
+	if t.study != "" {
+		qq.q.Matches = append(qq.q.Matches, index.Match{Key: index.StudyInstanceUID, Value: t.study})
+	}
+	if t.series != "" {
+		qq.q.Matches = append(qq.q.Matches, index.Match{Key: index.SeriesInstanceUID, Value: t.series})
+	}
+	want := qq.q.Limit
+	qq.q.Limit++ // one more tells whether there are more results
+	recs, err := s.arch.Index().Find(ctxOf(r), qq.q)
+	if err != nil {
+		return err
+	}
+	if len(recs) > want {
+		recs = recs[:want]
+		if qq.limited {
+			qq.warnings = append(qq.warnings, fmt.Sprintf("The number of results exceeds the maximum of %d; use limit and offset to page through them", s.opts.MaxResults))
+		} else {
+			qq.warnings = append(qq.warnings, "There are additional results that can be requested")
+		}
+	}
+	for _, msg := range qq.warnings {
+		w.Header().Add("Warning", `299 lightbox "`+strings.ReplaceAll(msg, `"`, `'`)+`"`)
+	}
+	// Relational top-level searches also return the upper levels' defaults.
+	levels := levelsOf(level, t)
+	base := s.baseURL(r)
+	buf := make([]byte, 0, 1024*len(recs)+2)
+	buf = append(buf, '[')
+	for i := range recs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		if buf, err = appendResult(buf, &recs[i], level, levels, qq, base); err != nil {
+			return err
+		}
+	}
+	buf = append(buf, ']')
+	return writeJSON(w, r, "application/dicom+json", http.StatusOK, buf)
+}
+
+// levelsOf lists the levels whose default attributes a search returns:
+// its own, and the levels above that the path does not fix.
+func levelsOf(level index.Level, t target) []index.Level {
+	switch level {
+	case index.SeriesLevel:
+		if t.study == "" {
+			return []index.Level{index.StudyLevel, index.SeriesLevel}
+		}
+	case index.InstanceLevel:
+		switch {
+		case t.study == "":
+			return []index.Level{index.StudyLevel, index.SeriesLevel, index.InstanceLevel}
+		case t.series == "":
+			return []index.Level{index.SeriesLevel, index.InstanceLevel}
+		}
+	}
+	return []index.Level{level}
+}
+
+// parseQIDO translates QIDO-RS query parameters into an index query.
+func parseQIDO(params url.Values, level index.Level, maxResults int) (*qidoQuery, error) {
+	qq := &qidoQuery{
+		q:       index.Query{Level: level, CombinedDateTime: true, IncludeHeader: level == index.InstanceLevel},
+		include: map[uint32]bool{},
+	}
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var unsupported []string
+	for _, k := range keys {
+		vals := params[k]
+		switch k {
+		case "limit", "offset":
+			n, err := strconv.Atoi(vals[len(vals)-1])
+			if err != nil || n < 0 {
+				return nil, errorf(http.StatusBadRequest, "%s=%q is not a non-negative integer", k, vals[len(vals)-1])
+			}
+			if k == "limit" {
+				qq.q.Limit = n
+			} else {
+				qq.q.Offset = n
+			}
+			continue
+		case "fuzzymatching":
+			b, err := strconv.ParseBool(vals[len(vals)-1])
+			if err != nil {
+				return nil, errorf(http.StatusBadRequest, "fuzzymatching=%q is not true or false", vals[len(vals)-1])
+			}
+			qq.q.FuzzyNames = b
+			continue
+		case "includefield":
+			for _, v := range vals {
+				for _, f := range strings.Split(v, ",") {
+					f = strings.TrimSpace(f)
+					switch {
+					case f == "":
+					case f == "all":
+						qq.all = true
+					default:
+						tag, err := dicom.ParseTag(f)
+						if err != nil {
+							if strings.Contains(f, ".") {
+								unsupported = append(unsupported, "includefield="+f)
+								continue
+							}
+							return nil, errorf(http.StatusBadRequest, "includefield=%q is neither a tag nor a known keyword", f)
+						}
+						qq.include[uint32(tag)] = true
+					}
+				}
+			}
+			continue
+		case "emptyvaluematching", "charset", "_":
+			continue // accepted and ignored (cache busters, PS3.18 optional features)
+		}
+		tag, err := dicom.ParseTag(k)
+		if err != nil {
+			if strings.Contains(k, ".") {
+				unsupported = append(unsupported, k)
+				continue
+			}
+			return nil, errorf(http.StatusBadRequest, "query parameter %q is neither a tag nor a known keyword", k)
+		}
+		qq.include[uint32(tag)] = true
+		attr, ok := index.LookupTag(uint32(tag))
+		if !ok || attr.Kind == index.KindCount {
+			unsupported = append(unsupported, k)
+			continue
+		}
+		v := strings.Join(vals, `\`)
+		if attr.Kind == index.KindUID {
+			v = strings.ReplaceAll(v, ",", `\`)
+		}
+		qq.q.Matches = append(qq.q.Matches, index.Match{Key: attr.Key, Value: v})
+	}
+	if len(unsupported) > 0 {
+		qq.warnings = append(qq.warnings, "The following query keys are not supported for matching and were ignored: "+strings.Join(unsupported, ", "))
+	}
+	if qq.q.Limit == 0 || qq.q.Limit > maxResults {
+		qq.limited = true
+		qq.q.Limit = maxResults
+	}
+	if qq.all {
+		qq.q.IncludeHeader = true
+	}
+	for t := range qq.include {
+		if _, ok := index.LookupTag(t); !ok && t != tagRetrieveURL && t != tagInstanceAvailability {
+			qq.q.IncludeHeader = true
+		}
+	}
+	return qq, nil
+}
+
+// field is one attribute of a result, as its JSON value.
+type field struct {
+	tag uint32
+	js  []byte
+}
+
+// appendResult appends the DICOM JSON object of one search result.
+func appendResult(buf []byte, rec *index.InstanceRecord, level index.Level, levels []index.Level, qq *qidoQuery, base string) ([]byte, error) {
+	fields := make([]field, 0, 32)
+	have := map[uint32]bool{}
+	add := func(tag uint32, js []byte) {
+		if !have[tag] {
+			have[tag] = true
+			fields = append(fields, field{tag, js})
+		}
+	}
+	addKey := func(k index.Key) {
+		a, _ := index.LookupKey(k)
+		if a.Level > level {
+			return
+		}
+		add(a.Tag, modelJSON(rec, a))
+	}
+	for _, l := range levels {
+		var keys []index.Key
+		switch l {
+		case index.StudyLevel:
+			keys = defaultStudyKeys
+		case index.SeriesLevel:
+			keys = defaultSeriesKeys
+		case index.InstanceLevel:
+			keys = defaultInstanceKeys
+		}
+		for _, k := range keys {
+			addKey(k)
+		}
+	}
+	for _, m := range qq.q.Matches {
+		addKey(m.Key)
+	}
+	add(tagInstanceAvailability, []byte(`{"vr":"CS","Value":["ONLINE"]}`))
+	add(tagRetrieveURL, urlJSON(retrieveURL(base, rec, level)))
+	for t := range qq.include {
+		if a, ok := index.LookupTag(t); ok && a.Level <= level {
+			add(t, modelJSON(rec, a))
+		}
+	}
+	if qq.q.IncludeHeader && len(rec.Header) > 0 {
+		var hdr map[string]json.RawMessage
+		if err := json.Unmarshal(rec.Header, &hdr); err != nil {
+			return buf, fmt.Errorf("dicomweb: stored header of %s: %w", rec.Instance.SOPInstanceUID, err)
+		}
+		for k, v := range hdr {
+			t, err := strconv.ParseUint(k, 16, 32)
+			if err != nil || have[uint32(t)] {
+				continue
+			}
+			tag := uint32(t)
+			if a, ok := index.LookupTag(tag); ok && a.Level > level {
+				continue // a lower level's attribute of the representative instance
+			}
+			if tag == tagSpecificCharacterSet {
+				if qq.all || qq.include[tag] {
+					add(tag, []byte(`{"vr":"CS","Value":["ISO_IR 192"]}`))
+				}
+				continue
+			}
+			if qq.all || qq.include[tag] || level == index.InstanceLevel && tag == tagBitsAllocated {
+				add(tag, v)
+			}
+		}
+	}
+	sort.Slice(fields, func(i, j int) bool { return fields[i].tag < fields[j].tag })
+	buf = append(buf, '{')
+	for i, f := range fields {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendTagKey(buf, f.tag)
+		buf = append(buf, f.js...)
+	}
+	return append(buf, '}'), nil
+}
+
+const hexUpper = "0123456789ABCDEF"
+
+func appendTagKey(buf []byte, tag uint32) []byte {
+	buf = append(buf, '"')
+	for shift := 28; shift >= 0; shift -= 4 {
+		buf = append(buf, hexUpper[(tag>>uint(shift))&0xF])
+	}
+	return append(buf, '"', ':')
+}
+
+// retrieveURL is the WADO-RS URL of a search result's entity.
+func retrieveURL(base string, rec *index.InstanceRecord, level index.Level) string {
+	switch level {
+	case index.StudyLevel:
+		return base + "/studies/" + rec.Study.StudyInstanceUID
+	case index.SeriesLevel:
+		return base + "/studies/" + rec.Study.StudyInstanceUID + "/series/" + rec.Series.SeriesInstanceUID
+	}
+	return instanceURL(base, rec)
+}
+
+func urlJSON(u string) []byte {
+	b := []byte(`{"vr":"UR","Value":[`)
+	b = appendJSONString(b, u)
+	return append(b, "]}"...)
+}
+
+// modelJSON returns the DICOM JSON value of a model attribute of rec.
+func modelJSON(rec *index.InstanceRecord, a index.Attribute) []byte {
+	b := make([]byte, 0, 64)
+	b = append(b, `{"vr":"`...)
+	b = append(b, a.VR...)
+	b = append(b, '"')
+	strs := func(vals ...string) []byte {
+		n := 0
+		for _, v := range vals {
+			if v != "" {
+				n++
+			}
+		}
+		if n == 0 {
+			return append(b, '}')
+		}
+		b = append(b, `,"Value":[`...)
+		for i, v := range vals {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if v == "" {
+				b = append(b, "null"...)
+			} else {
+				b = appendJSONString(b, v)
+			}
+		}
+		return append(b, "]}"...)
+	}
+	num := func(n int, present bool) []byte {
+		if !present {
+			return append(b, '}')
+		}
+		b = append(b, `,"Value":[`...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		return append(b, "]}"...)
+	}
+	pn := func(p index.PersonName) []byte {
+		if p.IsEmpty() {
+			return append(b, '}')
+		}
+		b = append(b, `,"Value":[{`...)
+		n := 0
+		for i, g := range p.Groups() {
+			if g == "" {
+				continue
+			}
+			if n > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, [...]string{"Alphabetic", "Ideographic", "Phonetic"}[i]...)
+			b = append(b, `":`...)
+			b = appendJSONString(b, g)
+			n++
+		}
+		return append(b, "}]}"...)
+	}
+	optInt := func(p *int) []byte {
+		if p == nil {
+			return num(0, false)
+		}
+		return num(*p, true)
+	}
+	P, St, Se, I := &rec.Patient, &rec.Study, &rec.Series, &rec.Instance
+	switch a.Key {
+	case index.PatientName:
+		return pn(P.PatientName)
+	case index.PatientID:
+		return strs(P.PatientID)
+	case index.IssuerOfPatientID:
+		return strs(P.IssuerOfPatientID)
+	case index.PatientBirthDate:
+		return strs(P.PatientBirthDate)
+	case index.PatientSex:
+		return strs(P.PatientSex)
+	case index.NumberOfPatientRelatedStudies:
+		return num(P.NumberOfPatientRelatedStudies, true)
+	case index.NumberOfPatientRelatedSeries:
+		return num(P.NumberOfPatientRelatedSeries, true)
+	case index.NumberOfPatientRelatedInstances:
+		return num(P.NumberOfPatientRelatedInstances, true)
+	case index.StudyInstanceUID:
+		return strs(St.StudyInstanceUID)
+	case index.StudyDate:
+		return strs(St.StudyDate)
+	case index.StudyTime:
+		return strs(St.StudyTime)
+	case index.AccessionNumber:
+		return strs(St.AccessionNumber)
+	case index.StudyID:
+		return strs(St.StudyID)
+	case index.StudyDescription:
+		return strs(St.StudyDescription)
+	case index.ReferringPhysicianName:
+		return pn(St.ReferringPhysicianName)
+	case index.ModalitiesInStudy:
+		return strs(St.ModalitiesInStudy...)
+	case index.SOPClassesInStudy:
+		return strs(St.SOPClassesInStudy...)
+	case index.NumberOfStudyRelatedSeries:
+		return num(St.NumberOfStudyRelatedSeries, true)
+	case index.NumberOfStudyRelatedInstances:
+		return num(St.NumberOfStudyRelatedInstances, true)
+	case index.SeriesInstanceUID:
+		return strs(Se.SeriesInstanceUID)
+	case index.Modality:
+		return strs(Se.Modality)
+	case index.SeriesNumber:
+		return optInt(Se.SeriesNumber)
+	case index.SeriesDescription:
+		return strs(Se.SeriesDescription)
+	case index.BodyPartExamined:
+		return strs(Se.BodyPartExamined)
+	case index.SeriesDate:
+		return strs(Se.SeriesDate)
+	case index.SeriesTime:
+		return strs(Se.SeriesTime)
+	case index.PerformedProcedureStepStartDate:
+		return strs(Se.PerformedProcedureStepStartDate)
+	case index.PerformedProcedureStepStartTime:
+		return strs(Se.PerformedProcedureStepStartTime)
+	case index.InstitutionName:
+		return strs(Se.InstitutionName)
+	case index.StationName:
+		return strs(Se.StationName)
+	case index.Manufacturer:
+		return strs(Se.Manufacturer)
+	case index.NumberOfSeriesRelatedInstances:
+		return num(Se.NumberOfSeriesRelatedInstances, true)
+	case index.SOPInstanceUID:
+		return strs(I.SOPInstanceUID)
+	case index.SOPClassUID:
+		return strs(I.SOPClassUID)
+	case index.InstanceNumber:
+		return optInt(I.InstanceNumber)
+	case index.TransferSyntaxUID:
+		return strs(I.TransferSyntaxUID)
+	case index.NumberOfFrames:
+		return num(I.NumberOfFrames, I.NumberOfFrames > 0)
+	case index.Rows:
+		return num(I.Rows, I.Rows > 0)
+	case index.Columns:
+		return num(I.Columns, I.Columns > 0)
+	case index.ContentDate:
+		return strs(I.ContentDate)
+	case index.ContentTime:
+		return strs(I.ContentTime)
+	case index.AcquisitionDateTime:
+		return strs(I.AcquisitionDateTime)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			if c == '"' || c == '\\' {
+				buf = append(buf, '\\', c)
+			} else {
+				buf = append(buf, '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			switch r {
+			case utf8.RuneError:
+				buf = append(buf, `\ufffd`...)
+			default:
+				buf = append(buf, `\u202`...)
+				buf = append(buf, hexUpper[r&0xF])
+			}
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}

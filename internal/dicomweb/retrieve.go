@@ -1,0 +1,228 @@
+package dicomweb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strings"
+
+	"github.com/lightbox-pacs/lightbox/internal/blob"
+	"github.com/lightbox-pacs/lightbox/internal/index"
+)
+
+// Transcoder converts stored instances and frames to other transfer
+// syntaxes. The pixel codec work provides one; until then the service
+// serves stored bytes only and answers 406 to other requests.
+type Transcoder interface {
+	// CanTranscode reports whether data in syntax from can be converted to to.
+	CanTranscode(from, to string) bool
+	// TranscodeInstance writes the Part 10 instance read from src (stored
+	// in syntax from) to w in syntax to.
+	TranscodeInstance(ctx context.Context, w io.Writer, src blob.Reader, from, to string) error
+	// TranscodeFrame writes one frame, stored in syntax from, to w in
+	// syntax to; info describes the pixels.
+	TranscodeFrame(ctx context.Context, w io.Writer, frame []byte, info FrameInfo, from, to string) error
+}
+
+// FrameInfo describes the pixels of a frame, for a Transcoder.
+type FrameInfo struct {
+	Rows, Columns, SamplesPerPixel int
+	BitsAllocated, BitsStored      int
+	PixelRepresentation            int
+	PhotometricInterpretation      string
+	PlanarConfiguration            int
+}
+
+// dicomChoice is the outcome of negotiating an application/dicom response.
+type dicomChoice struct {
+	single bool   // single part application/dicom (one instance only)
+	ts     string // target syntax; "" = each instance as stored
+}
+
+// negotiateDICOM picks how to send instances with the stored syntaxes
+// given from the Accept header.
+func (s *Service) negotiateDICOM(accept string, stored []string, one bool) (dicomChoice, error) {
+	var why []string
+	for _, it := range parseAccept(accept) {
+		single := false
+		switch {
+		case it.multipart && (it.typ == "" || it.typ == "application/dicom"):
+		case !it.multipart && it.typ == "application/dicom" && one:
+			single = true
+		case !it.multipart && (it.typ == "*/*" || it.typ == "multipart/*" || it.typ == "application/*"):
+			// Any type: the multipart default.
+		default:
+			continue
+		}
+		if it.ts == "" || it.ts == "*" {
+			return dicomChoice{single: single}, nil
+		}
+		ok := true
+		for _, ts := range stored {
+			if ts != it.ts && (s.opts.Transcoder == nil || !s.opts.Transcoder.CanTranscode(ts, it.ts)) {
+				ok = false
+				why = append(why, fmt.Sprintf("an instance is stored in %s and cannot be converted to %s (transcoding arrives with the pixel codecs; ask for transfer-syntax=*)", ts, it.ts))
+				break
+			}
+		}
+		if ok {
+			allStored := true
+			for _, ts := range stored {
+				allStored = allStored && ts == it.ts
+			}
+			if allStored {
+				return dicomChoice{single: single}, nil
+			}
+			return dicomChoice{single: single, ts: it.ts}, nil
+		}
+	}
+	if len(why) > 0 {
+		return dicomChoice{}, errorf(http.StatusNotAcceptable, "%s", why[0])
+	}
+	return dicomChoice{}, errorf(http.StatusNotAcceptable,
+		`instances are served as multipart/related; type="application/dicom" (or application/dicom for one instance); the Accept header %q allows neither`, accept)
+}
+
+// retrieve serves WADO-RS study, series and instance retrieval.
+func (s *Service) retrieve(w http.ResponseWriter, r *http.Request) error {
+	t, err := targetOf(r)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(r, ActionRetrieve, t.resource()); err != nil {
+		return err
+	}
+	recs, err := s.instances(r, t)
+	if err != nil {
+		return err
+	}
+	return s.sendInstances(w, r, recs, t.level() == index.InstanceLevel, r.Header.Get("Accept"))
+}
+
+// sendInstances streams recs as multipart/related (or one instance single
+// part), after negotiating with accept.
+func (s *Service) sendInstances(w http.ResponseWriter, r *http.Request, recs []index.InstanceRecord, one bool, accept string) error {
+	stored := make([]string, 0, 4)
+	seen := map[string]bool{}
+	for i := range recs {
+		ts := recs[i].Instance.TransferSyntaxUID
+		if !seen[ts] {
+			seen[ts] = true
+			stored = append(stored, ts)
+		}
+	}
+	choice, err := s.negotiateDICOM(accept, stored, one && len(recs) == 1)
+	if err != nil {
+		return err
+	}
+	v := validatorsOf(recs, "dicom"+choice.ts)
+	ctx := ctxOf(r)
+	if choice.single {
+		rec := &recs[0]
+		if choice.ts != "" {
+			w.Header().Set("Content-Type", "application/dicom; transfer-syntax="+choice.ts)
+			if v.notModified(w, r) {
+				return nil
+			}
+			return s.transcodeInstance(ctx, w, rec, choice.ts)
+		}
+		br, err := s.arch.Blobs().Open(ctx, rec.Instance.BlobKey)
+		if err != nil {
+			return fmt.Errorf("dicomweb: open %s: %w", rec.Instance.SOPInstanceUID, err)
+		}
+		defer br.Close()
+		w.Header().Set("Content-Type", "application/dicom; transfer-syntax="+rec.Instance.TransferSyntaxUID)
+		w.Header().Set("ETag", v.etag)
+		http.ServeContent(w, r, "", rec.Instance.ReceivedAt, br)
+		return nil
+	}
+	if v.notModified(w, r) {
+		return nil
+	}
+	mw := newMultipart(w, "application/dicom")
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	for i := range recs {
+		rec := &recs[i]
+		ts := rec.Instance.TransferSyntaxUID
+		if choice.ts != "" {
+			ts = choice.ts
+		}
+		hdr := textproto.MIMEHeader{}
+		hdr.Set("Content-Type", "application/dicom; transfer-syntax="+ts)
+		if choice.ts == "" || choice.ts == rec.Instance.TransferSyntaxUID {
+			hdr.Set("Content-Length", fmt.Sprint(rec.Instance.Size))
+		}
+		hdr.Set("Content-Location", instanceURL(s.baseURL(r), rec))
+		pw, err := mw.CreatePart(hdr)
+		if err != nil {
+			return err
+		}
+		if ts != rec.Instance.TransferSyntaxUID {
+			if err := s.transcodeInstance(ctx, pw, rec, ts); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.copyBlob(ctx, pw, rec); err != nil {
+			return err
+		}
+	}
+	return mw.Close()
+}
+
+// copyBlob copies an instance's stored bytes to w.
+func (s *Service) copyBlob(ctx context.Context, w io.Writer, rec *index.InstanceRecord) error {
+	br, err := s.arch.Blobs().Open(ctx, rec.Instance.BlobKey)
+	if err != nil {
+		return fmt.Errorf("dicomweb: open %s: %w", rec.Instance.SOPInstanceUID, err)
+	}
+	defer br.Close()
+	if _, err := io.Copy(w, br); err != nil {
+		return fmt.Errorf("dicomweb: send %s: %w", rec.Instance.SOPInstanceUID, err)
+	}
+	return nil
+}
+
+func (s *Service) transcodeInstance(ctx context.Context, w io.Writer, rec *index.InstanceRecord, ts string) error {
+	br, err := s.arch.Blobs().Open(ctx, rec.Instance.BlobKey)
+	if err != nil {
+		return fmt.Errorf("dicomweb: open %s: %w", rec.Instance.SOPInstanceUID, err)
+	}
+	defer br.Close()
+	return s.opts.Transcoder.TranscodeInstance(ctx, w, br, rec.Instance.TransferSyntaxUID, ts)
+}
+
+// multipartWriter writes a multipart/related response.
+type multipartWriter struct {
+	*multipart.Writer
+}
+
+// newMultipart sets the response's Content-Type to multipart/related with
+// the given part type and returns a writer for its parts.
+func newMultipart(w http.ResponseWriter, partType string) *multipartWriter {
+	mw := multipart.NewWriter(w)
+	var b [16]byte
+	rand.Read(b[:])
+	boundary := "lightbox-" + hex.EncodeToString(b[:])
+	mw.SetBoundary(boundary)
+	w.Header().Set("Content-Type", `multipart/related; type="`+partType+`"; boundary=`+boundary)
+	return &multipartWriter{mw}
+}
+
+// rendered answers the rendered and thumbnail resources, which need the
+// imaging work.
+func (s *Service) rendered(w http.ResponseWriter, r *http.Request) error {
+	kind := "rendered"
+	if strings.HasSuffix(r.URL.Path, "/thumbnail") {
+		kind = "thumbnail"
+	}
+	return errorf(http.StatusNotImplemented, "the %s resource needs image rendering, which this version of Lightbox does not have yet; retrieve the instance or its frames instead", kind)
+}

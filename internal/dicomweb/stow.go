@@ -1,0 +1,419 @@
+package dicomweb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/lightbox-pacs/lightbox/dicom"
+	"github.com/lightbox-pacs/lightbox/internal/archive"
+)
+
+// Failure and warning reasons of STOW-RS responses (PS3.18 10.5.3,
+// PS3.4 Annex B.2.3 status codes).
+const (
+	reasonProcessingFailure   uint16 = 0x0110
+	reasonDuplicate           uint16 = 0x0111
+	reasonSOPClassUnsupported uint16 = 0x0122
+	reasonOutOfResources      uint16 = 0xA700
+	reasonDataSetMismatch     uint16 = 0xA900
+	reasonCannotUnderstand    uint16 = 0xC000
+	warningCoercion           uint16 = 0xB000
+)
+
+// Tags of the STOW-RS response.
+const (
+	tagFailureReason           uint32 = 0x00081197
+	tagFailedSOPSequence       uint32 = 0x00081198
+	tagReferencedSOPSequence   uint32 = 0x00081199
+	tagWarningReason           uint32 = 0x00081196
+	tagReferencedSOPClassUID   uint32 = 0x00081150
+	tagReferencedSOPInstanceID uint32 = 0x00081155
+)
+
+// memSpool is how much of a part is held in memory before spilling to a
+// temporary file.
+const memSpool = 4 << 20
+
+// stowWorkers is how many parts of one request are stored concurrently
+// (they then share the archive's group commit).
+const stowWorkers = 4
+
+// stowResult is the outcome for one part.
+type stowResult struct {
+	sopClass, sopInstance, study, series string
+	failure                              uint16
+	warning                              uint16
+	msg                                  string
+}
+
+// store serves STOW-RS.
+func (s *Service) store(w http.ResponseWriter, r *http.Request) error {
+	t, err := targetOf(r)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(r, ActionStore, t.resource()); err != nil {
+		return err
+	}
+	if a := r.Header.Get("Accept"); a != "" && !acceptsJSON(a) {
+		return errorf(http.StatusNotAcceptable, "the STOW-RS response is served as application/dicom+json only")
+	}
+	boundary, err := stowBoundary(r.Header.Get("Content-Type"))
+	if err != nil {
+		return err
+	}
+	results, err := s.storeParts(ctxOf(r), r.Body, boundary, t.study, r.RemoteAddr)
+	if err != nil {
+		return err
+	}
+	return s.writeStowResponse(w, r, t.study, results)
+}
+
+// stowBoundary checks a STOW-RS Content-Type and returns its boundary.
+func stowBoundary(ct string) (string, error) {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		mt, params = lenientMediaType(ct)
+	}
+	if mt != "multipart/related" {
+		return "", errorf(http.StatusUnsupportedMediaType, `STOW-RS takes multipart/related; type="application/dicom", not %q`, ct)
+	}
+	if typ := strings.ToLower(params["type"]); typ != "" && typ != "application/dicom" {
+		return "", errorf(http.StatusUnsupportedMediaType, "STOW-RS parts of type %q are not supported yet; send Part 10 instances (application/dicom)", typ)
+	}
+	if params["boundary"] == "" {
+		return "", errorf(http.StatusBadRequest, "the multipart Content-Type has no boundary")
+	}
+	return params["boundary"], nil
+}
+
+// storeParts reads the parts of a multipart body and stores each one,
+// up to stowWorkers at a time; results are in part order.
+func (s *Service) storeParts(ctx context.Context, body io.Reader, boundary, study, peer string) ([]stowResult, error) {
+	mr := multipart.NewReader(body, boundary)
+	var (
+		results []stowResult
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		sem     = make(chan struct{}, stowWorkers)
+	)
+	defer wg.Wait()
+	for n := 0; ; n++ {
+		part, err := mr.NextRawPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if n == 0 {
+				return nil, errorf(http.StatusBadRequest, "the multipart body cannot be parsed: %v", err)
+			}
+			// A broken body after some parts: report what was stored.
+			mu.Lock()
+			results = append(results, stowResult{failure: reasonCannotUnderstand, msg: fmt.Sprintf("the multipart body breaks off after part %d: %v", n, err)})
+			mu.Unlock()
+			break
+		}
+		if n >= s.opts.MaxStowParts {
+			part.Close()
+			return nil, errorf(http.StatusRequestEntityTooLarge, "a STOW-RS request holds at most %d instances", s.opts.MaxStowParts)
+		}
+		if ct := part.Header.Get("Content-Type"); ct != "" {
+			mt, _, _ := mime.ParseMediaType(ct)
+			if mt != "application/dicom" {
+				part.Close()
+				return nil, errorf(http.StatusUnsupportedMediaType, "part %d has Content-Type %q; only application/dicom parts are supported", n+1, ct)
+			}
+		}
+		sp, err := s.spool(part)
+		part.Close()
+		mu.Lock()
+		idx := len(results)
+		results = append(results, stowResult{})
+		mu.Unlock()
+		if err != nil {
+			mu.Lock()
+			results[idx] = stowResult{failure: reasonCannotUnderstand, msg: err.Error()}
+			mu.Unlock()
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			defer sp.close()
+			res := s.storeOne(ctx, sp, study, peer)
+			mu.Lock()
+			results[idx] = res
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(results) == 0 {
+		return nil, errorf(http.StatusBadRequest, "the multipart body holds no instance")
+	}
+	return results, nil
+}
+
+// spooled is one part's bytes, in memory or in a temporary file.
+type spooled struct {
+	mem  []byte
+	file *os.File
+	size int64
+}
+
+func (sp *spooled) reader() io.ReadSeeker {
+	if sp.file != nil {
+		return io.NewSectionReader(sp.file, 0, sp.size)
+	}
+	return bytes.NewReader(sp.mem)
+}
+
+func (sp *spooled) close() {
+	if sp.file != nil {
+		name := sp.file.Name()
+		sp.file.Close()
+		os.Remove(name)
+	}
+}
+
+// spool reads a part into memory, spilling to a temporary file past memSpool.
+func (s *Service) spool(part io.Reader) (*spooled, error) {
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(part, memSpool+1))
+	if err != nil {
+		return nil, fmt.Errorf("dicomweb: read part: %w", err)
+	}
+	if n <= memSpool {
+		return &spooled{mem: buf.Bytes(), size: n}, nil
+	}
+	f, err := os.CreateTemp(s.opts.TempDir, "stow-*.dcm")
+	if err != nil {
+		return nil, fmt.Errorf("dicomweb: spool part: %w", err)
+	}
+	sp := &spooled{file: f}
+	m, err := io.Copy(f, io.MultiReader(&buf, part))
+	if err != nil {
+		sp.close()
+		return nil, fmt.Errorf("dicomweb: spool part: %w", err)
+	}
+	sp.size = m
+	return sp, nil
+}
+
+// storeOne checks one spooled part against the study of the request path
+// and stores it.
+func (s *Service) storeOne(ctx context.Context, sp *spooled, study, peer string) stowResult {
+	var res stowResult
+	identify := func() {
+		f, err := dicom.Read(sp.reader(), sp.size, dicom.ReadOptions{})
+		if f == nil || f.Dataset == nil {
+			return
+		}
+		_ = err
+		ds := f.Dataset
+		res.sopClass = ds.String(dicom.TagSOPClassUID)
+		if res.sopClass == "" && f.Meta != nil {
+			res.sopClass = f.Meta.String(dicom.TagMediaStorageSOPClassUID)
+		}
+		res.sopInstance = ds.String(dicom.TagSOPInstanceUID)
+		res.study = ds.String(dicom.TagStudyInstanceUID)
+		res.series = ds.String(dicom.TagSeriesInstanceUID)
+	}
+	if study != "" {
+		identify()
+		if res.study != study {
+			res.failure = reasonDataSetMismatch
+			res.msg = fmt.Sprintf("the instance belongs to study %q, not to %q named in the request", res.study, study)
+			return res
+		}
+	}
+	out, err := s.arch.Store(ctx, sp.reader(), archive.IngestMeta{Size: sp.size, Source: "STOW-RS from " + peer})
+	if err != nil {
+		if res.sopInstance == "" {
+			identify()
+		}
+		res.msg = err.Error()
+		if re, ok := archive.IsReject(err); ok {
+			switch re.Reason {
+			case archive.ReasonNotDICOM, archive.ReasonMalformed:
+				res.failure = reasonCannotUnderstand
+			case archive.ReasonMissingAttribute:
+				res.failure = reasonDataSetMismatch
+			case archive.ReasonNotStorable:
+				res.failure = reasonSOPClassUnsupported
+			case archive.ReasonDuplicate:
+				res.failure = reasonDuplicate
+			default:
+				res.failure = reasonProcessingFailure
+			}
+		} else if errors.Is(err, syscall.ENOSPC) {
+			res.failure = reasonOutOfResources
+		} else {
+			res.failure = reasonProcessingFailure
+			s.log.Error("STOW-RS store failed", "sop_instance_uid", res.sopInstance, "err", err)
+		}
+		return res
+	}
+	res.sopClass, res.sopInstance = out.SOPClassUID, out.SOPInstanceUID
+	res.study, res.series = out.StudyInstanceUID, out.SeriesInstanceUID
+	if len(out.Conflicts) > 0 {
+		res.warning = warningCoercion
+		res.msg = fmt.Sprintf("stored under the already known identity (%d identity conflict(s) recorded)", len(out.Conflicts))
+	}
+	return res
+}
+
+// writeStowResponse writes the PS3.18 store response.
+func (s *Service) writeStowResponse(w http.ResponseWriter, r *http.Request, study string, results []stowResult) error {
+	base := s.baseURL(r)
+	var ok, failed, warned int
+	for _, res := range results {
+		switch {
+		case res.failure != 0:
+			failed++
+		case res.warning != 0:
+			warned++
+			ok++
+		default:
+			ok++
+		}
+	}
+	b := []byte{'{'}
+	sep := func() {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+	}
+	// (0008,1190) RetrieveURL of the study, when all stored ones share one.
+	if study == "" {
+		for _, res := range results {
+			if res.failure == 0 {
+				if study == "" {
+					study = res.study
+				} else if study != res.study {
+					study = ""
+					break
+				}
+			}
+		}
+	}
+	if ok > 0 && study != "" {
+		sep()
+		b = appendTagKey(b, tagRetrieveURL)
+		b = append(b, urlJSON(base+"/studies/"+study)...)
+	}
+	if failed > 0 {
+		sep()
+		b = appendTagKey(b, tagFailedSOPSequence)
+		b = append(b, `{"vr":"SQ","Value":[`...)
+		n := 0
+		for _, res := range results {
+			if res.failure == 0 {
+				continue
+			}
+			if n > 0 {
+				b = append(b, ',')
+			}
+			n++
+			b = append(b, '{')
+			b = appendRefs(b, res)
+			b = append(b, ',')
+			b = appendTagKey(b, tagFailureReason)
+			b = append(b, `{"vr":"US","Value":[`...)
+			b = strconv.AppendUint(b, uint64(res.failure), 10)
+			b = append(b, "]}}"...)
+		}
+		b = append(b, "]}"...)
+	}
+	if ok > 0 {
+		sep()
+		b = appendTagKey(b, tagReferencedSOPSequence)
+		b = append(b, `{"vr":"SQ","Value":[`...)
+		n := 0
+		for _, res := range results {
+			if res.failure != 0 {
+				continue
+			}
+			if n > 0 {
+				b = append(b, ',')
+			}
+			n++
+			b = append(b, '{')
+			b = appendRefs(b, res)
+			b = append(b, ',')
+			b = appendTagKey(b, tagRetrieveURL)
+			b = append(b, urlJSON(base+"/studies/"+res.study+"/series/"+res.series+"/instances/"+res.sopInstance)...)
+			if res.warning != 0 {
+				b = append(b, ',')
+				b = appendTagKey(b, tagWarningReason)
+				b = append(b, `{"vr":"US","Value":[`...)
+				b = strconv.AppendUint(b, uint64(res.warning), 10)
+				b = append(b, "]}"...)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, "]}"...)
+	}
+	b = append(b, '}')
+	status := http.StatusOK
+	switch {
+	case ok == 0:
+		status = http.StatusConflict
+	case failed > 0 || warned > 0:
+		status = http.StatusAccepted
+	}
+	for _, res := range results {
+		if res.msg != "" && len(w.Header().Values("Warning")) < 10 {
+			w.Header().Add("Warning", `299 lightbox "`+sanitizeWarning(res.sopInstance+": "+res.msg)+`"`)
+		}
+	}
+	s.log.Info("STOW-RS", "stored", ok, "failed", failed, "warnings", warned, "peer", r.RemoteAddr)
+	return writeJSON(w, r, "application/dicom+json", status, b)
+}
+
+func appendRefs(b []byte, res stowResult) []byte {
+	b = appendTagKey(b, tagReferencedSOPClassUID)
+	b = append(b, `{"vr":"UI"`...)
+	if res.sopClass != "" {
+		b = append(b, `,"Value":[`...)
+		b = appendJSONString(b, res.sopClass)
+		b = append(b, ']')
+	}
+	b = append(b, "},"...)
+	b = appendTagKey(b, tagReferencedSOPInstanceID)
+	b = append(b, `{"vr":"UI"`...)
+	if res.sopInstance != "" {
+		b = append(b, `,"Value":[`...)
+		b = appendJSONString(b, res.sopInstance)
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// sanitizeWarning makes a message fit in a quoted header value.
+func sanitizeWarning(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == '"' || r == 0x7f || r > 0x7e {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}
