@@ -353,13 +353,9 @@ func (s *Service) negotiateFrames(accept, ts string, one bool) (frameChoice, err
 	label := func(typ, sendTS string) string { return typ + "; transfer-syntax=" + sendTS }
 	var why string
 	for _, it := range parseAccept(accept) {
-		single := !it.multipart
+		single := !it.multipart && it.typ != "*/*"
 		if single && !one {
-			if it.typ == "*/*" {
-				single = false
-			} else {
-				continue
-			}
+			continue
 		}
 		typ := it.typ
 		if typ == "" || typ == "*/*" {

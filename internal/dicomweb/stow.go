@@ -73,7 +73,10 @@ func (s *Service) store(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	results, err := s.storeParts(ctxOf(r), r.Body, boundary, t.study, r.RemoteAddr)
+	peer := r.RemoteAddr
+	results, err := s.storeParts(ctxOf(r), r.Body, boundary, func(sp *spooled) stowResult {
+		return s.storeOne(ctxOf(r), sp, t.study, peer)
+	})
 	if err != nil {
 		return err
 	}
@@ -98,9 +101,9 @@ func stowBoundary(ct string) (string, error) {
 	return params["boundary"], nil
 }
 
-// storeParts reads the parts of a multipart body and stores each one,
-// up to stowWorkers at a time; results are in part order.
-func (s *Service) storeParts(ctx context.Context, body io.Reader, boundary, study, peer string) ([]stowResult, error) {
+// storeParts reads the parts of a multipart body, spools each one and
+// hands it to store, up to stowWorkers at a time; results are in part order.
+func (s *Service) storeParts(ctx context.Context, body io.Reader, boundary string, store func(*spooled) stowResult) ([]stowResult, error) {
 	mr := multipart.NewReader(body, boundary)
 	var (
 		results []stowResult
@@ -155,7 +158,7 @@ func (s *Service) storeParts(ctx context.Context, body io.Reader, boundary, stud
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			defer sp.close()
-			res := s.storeOne(ctx, sp, study, peer)
+			res := store(sp)
 			mu.Lock()
 			results[idx] = res
 			mu.Unlock()
