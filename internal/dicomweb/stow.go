@@ -221,12 +221,13 @@ func (s *Service) spool(part io.Reader) (*spooled, error) {
 // and stores it.
 func (s *Service) storeOne(ctx context.Context, sp *spooled, study, peer string) stowResult {
 	var res stowResult
+	var parseErr error
 	identify := func() {
 		f, err := dicom.Read(sp.reader(), sp.size, dicom.ReadOptions{})
+		parseErr = err
 		if f == nil || f.Dataset == nil {
 			return
 		}
-		_ = err
 		ds := f.Dataset
 		res.sopClass = ds.String(dicom.TagSOPClassUID)
 		if res.sopClass == "" && f.Meta != nil {
@@ -238,6 +239,11 @@ func (s *Service) storeOne(ctx context.Context, sp *spooled, study, peer string)
 	}
 	if study != "" {
 		identify()
+		if parseErr != nil {
+			res.failure = reasonCannotUnderstand
+			res.msg = "the part is not a readable DICOM instance: " + parseErr.Error()
+			return res
+		}
 		if res.study != study {
 			res.failure = reasonDataSetMismatch
 			res.msg = fmt.Sprintf("the instance belongs to study %q, not to %q named in the request", res.study, study)
