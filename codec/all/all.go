@@ -1,0 +1,10 @@
+// Package all registers every pixel codec Lightbox has: import it for its
+// side effect (import _ ".../codec/all") wherever pixel data is decoded or
+// transcoded. Its tests check every corpus image against reference
+// decoders and hold the decode benchmarks.
+package all
+
+import (
+	_ "github.com/lightbox-pacs/lightbox/codec/deflateframe" // Deflated Image Frame Compression
+	_ "github.com/lightbox-pacs/lightbox/codec/rle"          // RLE Lossless
+)
