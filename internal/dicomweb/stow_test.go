@@ -1,0 +1,263 @@
+package dicomweb
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/lightbox-pacs/lightbox/dicom"
+)
+
+// stowResponse decodes a STOW-RS response.
+type stowResponse struct {
+	RetrieveURL jsonAttr `json:"00081190"`
+	Failed      struct {
+		Value []map[string]jsonAttr `json:"Value"`
+	} `json:"00081198"`
+	Referenced struct {
+		Value []map[string]jsonAttr `json:"Value"`
+	} `json:"00081199"`
+}
+
+func (fx *fixture) stow(path string, parts ...[]byte) (*http.Response, stowResponse) {
+	fx.t.Helper()
+	body, ct := multipartBody(fx.t, parts...)
+	resp := fx.do("POST", path, body, "Content-Type: "+ct, "Accept: application/dicom+json")
+	defer resp.Body.Close()
+	var sr stowResponse
+	if err := json.NewDecoder(resp.Body).Decode(&sr); err != nil {
+		fx.t.Fatalf("POST %s: status %d, undecodable response: %v", path, resp.StatusCode, err)
+	}
+	return resp, sr
+}
+
+func readCorpus(t testing.TB, rel string) ([]byte, *dicom.File) {
+	t.Helper()
+	b, err := os.ReadFile(corpus(t, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := dicom.Read(bytes.NewReader(b), int64(len(b)), dicom.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, f
+}
+
+func TestSTOW(t *testing.T) {
+	fx := newFixture(t, fixtureOpts{})
+	files := corpusFiles(t, "series/pydicom-ge-ct-2series")
+	var datas [][]byte
+	study := ""
+	for _, f := range files {
+		b, df := readCorpus(t, f)
+		datas = append(datas, b)
+		study = df.Dataset.String(dicom.TagStudyInstanceUID)
+	}
+
+	t.Run("all stored", func(t *testing.T) {
+		resp, sr := fx.stow("/studies", datas...)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if len(sr.Referenced.Value) != len(datas) || len(sr.Failed.Value) != 0 {
+			t.Fatalf("%d referenced, %d failed", len(sr.Referenced.Value), len(sr.Failed.Value))
+		}
+		for _, it := range sr.Referenced.Value {
+			u := it["00081190"].str(0)
+			parts := readParts(t, fx.get(u))
+			if len(parts) != 1 {
+				t.Fatalf("RetrieveURL %s: %d parts", u, len(parts))
+			}
+			found := false
+			for _, d := range datas {
+				found = found || bytes.Equal(d, parts[0].data)
+			}
+			if !found {
+				t.Errorf("retrieved bytes differ from the stored ones")
+			}
+			if it["00081150"].str(0) == "" || it["00081155"].str(0) == "" {
+				t.Errorf("referenced item lacks UIDs: %v", it)
+			}
+		}
+		if got := sr.RetrieveURL.str(0); got != fx.base+"/studies/"+study {
+			t.Errorf("study RetrieveURL %q", got)
+		}
+		// Storing again is a success too (identical instances).
+		resp, _ = fx.stow("/studies/"+study, datas...)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("re-store: status %d", resp.StatusCode)
+		}
+	})
+	t.Run("study mismatch and garbage", func(t *testing.T) {
+		other, _ := readCorpus(t, "charset/utf8-iso-ir-192.dcm")
+		resp, sr := fx.stow("/studies/"+study, datas[0], other, []byte("not dicom at all"))
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("status %d, want 202", resp.StatusCode)
+		}
+		if len(sr.Referenced.Value) != 1 || len(sr.Failed.Value) != 2 {
+			t.Fatalf("%d referenced, %d failed", len(sr.Referenced.Value), len(sr.Failed.Value))
+		}
+		reasons := map[string]bool{}
+		for _, it := range sr.Failed.Value {
+			reasons[it["00081197"].str(0)] = true
+		}
+		if !reasons["43264"] || !reasons["49152"] { // 0xA900, 0xC000
+			t.Errorf("failure reasons %v, want 0xA900 and 0xC000", reasons)
+		}
+		if resp.Header.Get("Warning") == "" {
+			t.Errorf("no Warning header explaining the failures")
+		}
+		// The mismatching instance was not stored.
+		var uid string
+		for _, it := range sr.Failed.Value {
+			if it["00081197"].str(0) == "43264" {
+				uid = it["00081155"].str(0)
+			}
+		}
+		if uid == "" {
+			t.Fatal("mismatch failure without its SOP Instance UID")
+		}
+		if res := fx.getJSON("/instances?SOPInstanceUID=" + uid); len(res) != 0 {
+			t.Errorf("mismatching instance was stored")
+		}
+	})
+	t.Run("all failed", func(t *testing.T) {
+		resp, sr := fx.stow("/studies", []byte("garbage"), []byte("DICM"))
+		if resp.StatusCode != http.StatusConflict {
+			t.Fatalf("status %d, want 409", resp.StatusCode)
+		}
+		if len(sr.Failed.Value) != 2 {
+			t.Errorf("%d failed", len(sr.Failed.Value))
+		}
+	})
+	t.Run("large part spooled to disk", func(t *testing.T) {
+		b, _ := readCorpus(t, "multiframe/philips-enhanced-mr-240f.dcm")
+		if len(b) <= memSpool {
+			t.Skip("file smaller than the memory spool")
+		}
+		resp, sr := fx.stow("/studies", b)
+		if resp.StatusCode != http.StatusOK || len(sr.Referenced.Value) != 1 {
+			t.Fatalf("status %d, %d referenced", resp.StatusCode, len(sr.Referenced.Value))
+		}
+	})
+	t.Run("bad requests", func(t *testing.T) {
+		body(t, fx.do("POST", "/studies", strings.NewReader("x"), "Content-Type: application/dicom"), http.StatusUnsupportedMediaType)
+		body(t, fx.do("POST", "/studies", strings.NewReader("x"), `Content-Type: multipart/related; type="application/dicom+json"; boundary=x`), http.StatusUnsupportedMediaType)
+		body(t, fx.do("POST", "/studies", strings.NewReader("not multipart"), `Content-Type: multipart/related; type="application/dicom"; boundary=xyz`), http.StatusBadRequest)
+		body(t, fx.do("POST", "/studies", strings.NewReader("--xyz--\r\n"), `Content-Type: multipart/related; type="application/dicom"; boundary=xyz`), http.StatusBadRequest)
+	})
+}
+
+func TestWADOURIAndDelete(t *testing.T) {
+	fx := newFixture(t, fixtureOpts{}, corpusFiles(t, "series/pydicom-ge-ct-2series")...)
+	sop, cf := fx.anyInstance("series/")
+	ds := cf.f.Dataset
+	q := "/wado?requestType=WADO&studyUID=" + ds.String(dicom.TagStudyInstanceUID) + "&seriesUID=" + ds.String(dicom.TagSeriesInstanceUID) + "&objectUID=" + sop
+	b := body(t, fx.get(q+"&contentType=application/dicom"), http.StatusOK)
+	if !bytes.Equal(b, cf.data) {
+		t.Errorf("WADO-URI bytes differ")
+	}
+	// The same through the stand-alone handler.
+	rec := newRecorder()
+	req, _ := http.NewRequest("GET", "/wado"+strings.TrimPrefix(q, "/wado")+"&contentType=application/dicom", nil)
+	fx.svc.WADOURIHandler().ServeHTTP(rec, req)
+	if rec.code != http.StatusOK || !bytes.Equal(rec.buf.Bytes(), cf.data) {
+		t.Errorf("WADOURIHandler: status %d", rec.code)
+	}
+	body(t, fx.get(q), http.StatusNotAcceptable) // image/jpeg by default
+	body(t, fx.get(q+"&contentType=image/jpeg"), http.StatusNotAcceptable)
+	body(t, fx.get("/wado?requestType=WADO&studyUID=1&seriesUID=2&objectUID=3&contentType=application/dicom"), http.StatusNotFound)
+	body(t, fx.get("/wado?requestType=X"), http.StatusBadRequest)
+
+	// DELETE: the path must name the hierarchy.
+	body(t, fx.do("DELETE", "/studies/1.2.3/series/"+ds.String(dicom.TagSeriesInstanceUID)+"/instances/"+sop, nil), http.StatusNotFound)
+	body(t, fx.do("DELETE", instPath(cf), nil), http.StatusNoContent)
+	body(t, fx.get(instPath(cf)), http.StatusNotFound)
+	body(t, fx.do("DELETE", instPath(cf), nil), http.StatusNotFound)
+	study := ds.String(dicom.TagStudyInstanceUID)
+	body(t, fx.do("DELETE", "/studies/"+study, nil), http.StatusNoContent)
+	if res := fx.getJSON("/studies?StudyInstanceUID=" + study); len(res) != 0 {
+		t.Errorf("study still found after DELETE")
+	}
+}
+
+// denyDeletes is an Authorizer that refuses deletions.
+type denyDeletes struct{}
+
+func (denyDeletes) Authorize(_ *http.Request, a Action, _ Resource) error {
+	if a == ActionDelete {
+		return errors.Join(ErrForbidden, errors.New("deleting is not allowed here"))
+	}
+	return nil
+}
+
+func TestAuthorizerCORSAndHTTP2(t *testing.T) {
+	fx := newFixture(t, fixtureOpts{h2c: true, opts: Options{
+		Authorizer: denyDeletes{},
+		CORS:       CORSOptions{AllowedOrigins: []string{"https://viewer.example"}},
+	}}, "series/pydicom-ge-ct-2series/CT2N_6293.dcm")
+	_, cf := fx.anyInstance("series/")
+	body(t, fx.do("DELETE", instPath(cf), nil), http.StatusForbidden)
+
+	resp := fx.get("/studies", "Origin: https://viewer.example")
+	body(t, resp, http.StatusOK)
+	if resp.Header.Get("Access-Control-Allow-Origin") != "https://viewer.example" {
+		t.Errorf("CORS: %v", resp.Header)
+	}
+	resp = fx.get("/studies", "Origin: https://evil.example")
+	body(t, resp, http.StatusOK)
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("CORS allowed an unknown origin")
+	}
+	resp = fx.do("OPTIONS", "/studies", nil, "Origin: https://viewer.example", "Access-Control-Request-Method: GET", "Access-Control-Request-Headers: accept")
+	body(t, resp, http.StatusNoContent)
+	if !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "GET") {
+		t.Errorf("preflight: %v", resp.Header)
+	}
+
+	// h2c: HTTP/2 without TLS.
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	c := &http.Client{Transport: tr}
+	req, _ := http.NewRequestWithContext(context.Background(), "GET", fx.base+"/studies", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, resp, http.StatusOK)
+	if resp.ProtoMajor != 2 {
+		t.Errorf("protocol %s, want HTTP/2", resp.Proto)
+	}
+	parts := readParts(t, mustDo(t, c, fx.base+instPath(cf)))
+	if len(parts) != 1 || !bytes.Equal(parts[0].data, cf.data) {
+		t.Errorf("h2c retrieve failed")
+	}
+}
+
+func mustDo(t *testing.T, c *http.Client, url string) *http.Response {
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// recorder is a minimal ResponseWriter.
+type recorder struct {
+	h    http.Header
+	code int
+	buf  bytes.Buffer
+}
+
+func newRecorder() *recorder                    { return &recorder{h: http.Header{}} }
+func (r *recorder) Header() http.Header         { return r.h }
+func (r *recorder) Write(p []byte) (int, error) { return r.buf.Write(p) }
+func (r *recorder) WriteHeader(code int)        { r.code = code }
+
+var _ http.ResponseWriter = (*recorder)(nil)
