@@ -1,0 +1,5 @@
+//go:build !race
+
+package dimse
+
+const raceEnabled = false
