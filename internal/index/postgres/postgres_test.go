@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -135,4 +137,22 @@ func TestSharedIndex(t *testing.T) {
 
 func BenchmarkInsert(b *testing.B) {
 	indextest.RunInsertBenchmarks(b, func(b *testing.B) index.Index { return openTemp(b) }, 50)
+}
+
+// BenchmarkQuery builds a synthetic index of LIGHTBOX_BENCH_INSTANCES
+// (default 100000) instances in a fresh schema and runs the query benchmarks.
+func BenchmarkQuery(b *testing.B) {
+	ix := openTemp(b)
+	s := indextest.Synthetic{Instances: indextest.BenchInstances(b)}
+	start := time.Now()
+	if err := s.Build(context.Background(), ix, 5000, nil); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := ix.Store.Config().Writer.Exec("ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built %d instances in %s", s.Instances, time.Since(start).Round(time.Second))
+	b.Run(fmt.Sprintf("instances=%d", s.Instances), func(b *testing.B) {
+		indextest.RunQueryBenchmarks(b, ix, s)
+	})
 }

@@ -173,54 +173,64 @@ func fromMicros(us int64) time.Time {
 	return time.UnixMicro(us).UTC()
 }
 
-// scanRecord scans one result row of a query at level.
-func scanRecord(rows *sql.Rows, level index.Level, withHeader bool) (index.InstanceRecord, error) {
-	var (
-		r                      index.InstanceRecord
-		p                      = &r.Patient
-		st                     = &r.Study
-		se                     = &r.Series
-		in                     = &r.Instance
-		mods, classes          string
-		seriesNum, instanceNum sql.NullInt64
-		sha                    []byte
-		receivedAt             int64
-		header                 []byte
-		dest                   []any
-	)
-	dest = append(dest, &p.PatientID, &p.IssuerOfPatientID, &p.PatientName.Alphabetic, &p.PatientName.Ideographic,
+// recordScanner scans result rows of a query at one level, reusing its
+// destination list from row to row.
+type recordScanner struct {
+	r                      index.InstanceRecord
+	mods, classes          string
+	seriesNum, instanceNum sql.NullInt64
+	sha                    []byte
+	receivedAt             int64
+	header                 []byte
+	dest                   []any
+	level                  index.Level
+	withHeader             bool
+}
+
+func newRecordScanner(level index.Level, withHeader bool) *recordScanner {
+	sc := &recordScanner{level: level, withHeader: withHeader}
+	p, st, se, in := &sc.r.Patient, &sc.r.Study, &sc.r.Series, &sc.r.Instance
+	sc.dest = append(sc.dest, &p.PatientID, &p.IssuerOfPatientID, &p.PatientName.Alphabetic, &p.PatientName.Ideographic,
 		&p.PatientName.Phonetic, &p.PatientBirthDate, &p.PatientSex, &p.NumberOfPatientRelatedStudies,
 		&p.NumberOfPatientRelatedSeries, &p.NumberOfPatientRelatedInstances)
 	if level >= index.StudyLevel {
-		dest = append(dest, &st.StudyInstanceUID, &st.StudyDate, &st.StudyTime, &st.AccessionNumber, &st.StudyID,
+		sc.dest = append(sc.dest, &st.StudyInstanceUID, &st.StudyDate, &st.StudyTime, &st.AccessionNumber, &st.StudyID,
 			&st.StudyDescription, &st.ReferringPhysicianName.Alphabetic, &st.ReferringPhysicianName.Ideographic,
-			&st.ReferringPhysicianName.Phonetic, &mods, &classes, &st.NumberOfStudyRelatedSeries,
+			&st.ReferringPhysicianName.Phonetic, &sc.mods, &sc.classes, &st.NumberOfStudyRelatedSeries,
 			&st.NumberOfStudyRelatedInstances)
 	}
 	if level >= index.SeriesLevel {
-		dest = append(dest, &se.SeriesInstanceUID, &se.Modality, &seriesNum, &se.SeriesDescription, &se.BodyPartExamined,
-			&se.SeriesDate, &se.SeriesTime, &se.PerformedProcedureStepStartDate, &se.PerformedProcedureStepStartTime,
-			&se.InstitutionName, &se.StationName, &se.Manufacturer, &se.NumberOfSeriesRelatedInstances)
+		sc.dest = append(sc.dest, &se.SeriesInstanceUID, &se.Modality, &sc.seriesNum, &se.SeriesDescription,
+			&se.BodyPartExamined, &se.SeriesDate, &se.SeriesTime, &se.PerformedProcedureStepStartDate,
+			&se.PerformedProcedureStepStartTime, &se.InstitutionName, &se.StationName, &se.Manufacturer,
+			&se.NumberOfSeriesRelatedInstances)
 	}
 	if level >= index.InstanceLevel {
-		dest = append(dest, &in.SOPInstanceUID, &in.SOPClassUID, &instanceNum, &in.TransferSyntaxUID, &in.NumberOfFrames,
-			&in.Rows, &in.Columns, &in.ContentDate, &in.ContentTime, &in.AcquisitionDateTime, &in.BlobKey, &in.Size,
-			&sha, &receivedAt, &in.CallingAE)
+		sc.dest = append(sc.dest, &in.SOPInstanceUID, &in.SOPClassUID, &sc.instanceNum, &in.TransferSyntaxUID,
+			&in.NumberOfFrames, &in.Rows, &in.Columns, &in.ContentDate, &in.ContentTime, &in.AcquisitionDateTime,
+			&in.BlobKey, &in.Size, &sc.sha, &sc.receivedAt, &in.CallingAE)
 	}
 	if withHeader {
-		dest = append(dest, &header)
+		sc.dest = append(sc.dest, &sc.header)
 	}
-	if err := rows.Scan(dest...); err != nil {
-		return r, fmt.Errorf("scan %s row: %w", level, err)
+	return sc
+}
+
+// scan scans the current row of rows into a new record.
+func (sc *recordScanner) scan(rows *sql.Rows) (index.InstanceRecord, error) {
+	sc.header = nil
+	if err := rows.Scan(sc.dest...); err != nil {
+		return index.InstanceRecord{}, fmt.Errorf("scan %s row: %w", sc.level, err)
 	}
-	st.ModalitiesInStudy = splitList(mods)
-	st.SOPClassesInStudy = splitList(classes)
-	se.SeriesNumber = intPtr(seriesNum)
-	in.InstanceNumber = intPtr(instanceNum)
-	copy(in.SHA256[:], sha)
-	in.ReceivedAt = fromMicros(receivedAt)
-	if withHeader {
-		r.Header = header
+	r := sc.r
+	r.Study.ModalitiesInStudy = splitList(sc.mods)
+	r.Study.SOPClassesInStudy = splitList(sc.classes)
+	r.Series.SeriesNumber = intPtr(sc.seriesNum)
+	r.Instance.InstanceNumber = intPtr(sc.instanceNum)
+	copy(r.Instance.SHA256[:], sc.sha)
+	r.Instance.ReceivedAt = fromMicros(sc.receivedAt)
+	if sc.withHeader {
+		r.Header = sc.header
 	}
 	return r, nil
 }

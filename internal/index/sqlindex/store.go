@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,39 @@ type Store struct {
 	cfg    Config
 	log    *slog.Logger
 	closed atomic.Bool
+
+	// Prepared read statements by SQL text (SQLite only: preparing a
+	// 50-column join costs more than running it; pgx caches by itself).
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+}
+
+// maxCachedStmts bounds the read statement cache; query shapes are few
+// (one per combination of level and match kinds), so this is rarely reached.
+const maxCachedStmts = 512
+
+// read runs a query on db, through a cached prepared statement when db is
+// the SQLite read pool.
+func (s *Store) read(ctx context.Context, db queryer, query string, args ...any) (*sql.Rows, error) {
+	if s.cfg.Dialect != SQLite || db != queryer(s.cfg.Reader) {
+		return db.QueryContext(ctx, query, args...)
+	}
+	s.stmtMu.Lock()
+	st, ok := s.stmts[query]
+	if !ok && s.stmts != nil && len(s.stmts) < maxCachedStmts {
+		var err error
+		// Preparing on the pool takes a connection only briefly.
+		if st, err = s.cfg.Reader.PrepareContext(ctx, query); err != nil {
+			s.stmtMu.Unlock()
+			return nil, err
+		}
+		s.stmts[query] = st
+	}
+	s.stmtMu.Unlock()
+	if st == nil {
+		return db.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 var _ index.Index = (*Store)(nil)
@@ -60,7 +94,7 @@ func New(cfg Config) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{cfg: cfg, log: log}
+	return &Store{cfg: cfg, log: log, stmts: map[string]*sql.Stmt{}}
 }
 
 // Config returns the configuration the Store was made with, for tests and
@@ -72,6 +106,12 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		_ = st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	if s.cfg.Close != nil {
 		return s.cfg.Close()
 	}
@@ -118,13 +158,14 @@ func (s *Store) each(ctx context.Context, db queryer, q index.Query, fn func(ind
 	if err != nil {
 		return err
 	}
-	rows, err := db.QueryContext(ctx, query, args...)
+	rows, err := s.read(ctx, db, query, args...)
 	if err != nil {
 		return s.errorf("find %s: %w", q.Level, err)
 	}
 	defer rows.Close()
+	sc := newRecordScanner(q.Level, q.IncludeHeader)
 	for rows.Next() {
-		r, err := scanRecord(rows, q.Level, q.IncludeHeader)
+		r, err := sc.scan(rows)
 		if err != nil {
 			return s.errorf("find: %w", err)
 		}
@@ -147,8 +188,19 @@ func (s *Store) Count(ctx context.Context, q index.Query) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	rows, err := s.read(ctx, s.cfg.Reader, query, args...)
+	if err != nil {
+		return 0, s.errorf("count %s: %w", q.Level, err)
+	}
+	defer rows.Close()
 	var n int
-	if err := s.cfg.Reader.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+	if rows.Next() {
+		err = rows.Scan(&n)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
 		return 0, s.errorf("count %s: %w", q.Level, err)
 	}
 	return n, nil

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -40,21 +39,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func benchSize(b *testing.B) int {
-	n := 100000
-	if v := os.Getenv("LIGHTBOX_BENCH_INSTANCES"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
-			b.Fatalf("LIGHTBOX_BENCH_INSTANCES=%q: want a positive integer", v)
-		}
-	}
-	return n
-}
-
 // benchIndex returns the synthetic index of the configured size.
 func benchIndex(b *testing.B) (*Index, indextest.Synthetic) {
 	ctx := context.Background()
-	s := indextest.Synthetic{Instances: benchSize(b)}
+	s := indextest.Synthetic{Instances: indextest.BenchInstances(b)}
 	benchMu.Lock()
 	defer benchMu.Unlock()
 	if ix := benchBuilt[s.Instances]; ix != nil {

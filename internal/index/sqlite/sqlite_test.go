@@ -75,9 +75,11 @@ func TestPragmas(t *testing.T) {
 			t.Errorf("writer PRAGMA %s = %q, %v; want %q", tc.pragma, got, err, tc.want)
 		}
 	}
-	var qo string
-	if err := cfg.Reader.QueryRowContext(ctx, "PRAGMA query_only").Scan(&qo); err != nil || qo != "1" {
-		t.Errorf("reader query_only = %q, %v", qo, err)
+	for pragma, want := range map[string]string{"query_only": "1", "mmap_size": "2146435072"} {
+		var got string
+		if err := cfg.Reader.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil || got != want {
+			t.Errorf("reader PRAGMA %s = %q, %v; want %q", pragma, got, err, want)
+		}
 	}
 }
 
