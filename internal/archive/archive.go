@@ -614,7 +614,7 @@ func (a *Archive) replace(ctx context.Context, p *pending) {
 func (a *Archive) noteConflicts(p *pending, cs []index.Conflict) {
 	p.res.Conflicts = cs
 	for _, c := range cs {
-		a.log.Warn("identity conflict", "kind", c.Kind, "attribute", c.Attribute,
+		a.log.Debug("identity conflict", "kind", c.Kind, "attribute", c.Attribute,
 			"stored", c.Existing, "received", c.Incoming, "patient_id", c.PatientID,
 			"study_instance_uid", c.StudyInstanceUID, "sop_instance_uid", p.res.SOPInstanceUID)
 	}

@@ -67,9 +67,12 @@ func rejectParse(f *dicom.File, err error) error {
 	if errors.As(err, &pe) {
 		re.Offset = pe.Offset
 	}
-	if errors.Is(err, dicom.ErrNotDICOM) ||
-		f != nil && !f.HasPreamble && f.Meta == nil && (f.Dataset == nil || len(f.Dataset.Elements) <= 1) {
+	switch {
+	case errors.Is(err, dicom.ErrNotDICOM):
 		re.Reason = ReasonNotDICOM
+	case f != nil && !f.HasPreamble && f.Meta == nil && (f.Dataset == nil || len(f.Dataset.Elements) <= 1):
+		re.Reason = ReasonNotDICOM
+		re.Detail = "no preamble, no File Meta, and the first bytes do not parse as a data element (" + err.Error() + ")"
 	}
 	return re
 }
