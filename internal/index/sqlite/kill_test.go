@@ -80,7 +80,10 @@ func TestKill9(t *testing.T) {
 			}
 			close(lines)
 		}()
-		deadline := time.After(time.Duration(300+rng.IntN(700)) * time.Millisecond)
+		// The kill timer starts with the first acknowledgement, so a slow
+		// start (race detector, loaded machine) cannot leave a round empty.
+		var deadline <-chan time.Time
+		killAfter := time.Duration(50+rng.IntN(700)) * time.Millisecond
 		n := 0
 	read:
 		for {
@@ -91,6 +94,9 @@ func TestKill9(t *testing.T) {
 				}
 				if uid, found := strings.CutPrefix(line, "ack "); found {
 					acked = append(acked, uid)
+					if n == 0 {
+						deadline = time.After(killAfter)
+					}
 					n++
 				} else if strings.HasPrefix(line, "error") {
 					t.Fatalf("child: %s", line)
@@ -98,6 +104,9 @@ func TestKill9(t *testing.T) {
 			case <-deadline:
 				cmd.Process.Kill() // SIGKILL
 				deadline = nil
+			case <-time.After(2 * time.Minute):
+				cmd.Process.Kill()
+				t.Fatalf("round %d: child silent for 2 minutes", round)
 			}
 		}
 		cmd.Wait()
