@@ -8,12 +8,14 @@
 //
 // Store tees the incoming stream into a blob writer while dicom.Read parses
 // the header (bulk data is skipped, never held in memory). Parsed instances
-// are handed to one committer goroutine which batches concurrent Store
-// calls: it collects up to Options.MaxBatch instances, waiting at most
+// are handed to the committer, which batches concurrent Store calls: it
+// collects up to Options.MaxBatch instances, waiting at most
 // Options.MaxDelay for Store calls still parsing, commits all their blobs
 // together (blob.CommitAll: parallel fsyncs, one fsync per directory), then
 // inserts all their index rows in one transaction (index.InsertBatch).
-// Every caller of the batch returns only after that. Blobs are written
+// Every caller of the batch returns only after that. The two steps run as
+// a pipeline: the blobs of the next batch are fsynced while the index
+// commits the previous one. Blobs are written
 // under fresh random keys, so a crash at any point leaves at worst a blob
 // without an index row, which fsck reports (and never a row without a
 // blob, or a half-written blob that is visible).
@@ -441,10 +443,14 @@ func (a *Archive) duplicate(ctx context.Context, p *pending, existing index.Inst
 	}
 }
 
-// commitLoop is the committer: it collects batches and makes them durable.
+// commitLoop is the committer's first stage: it collects batches and
+// commits their blobs, then hands each batch to indexLoop, so that the
+// blob fsyncs of one batch overlap the index transaction of the previous
+// one.
 func (a *Archive) commitLoop() {
-	defer close(a.stopped)
-	batch := make([]*pending, 0, a.opts.MaxBatch)
+	indexed := make(chan []*pending, 1)
+	go a.indexLoop(indexed)
+	defer close(indexed)
 	for {
 		var first *pending
 		select {
@@ -454,15 +460,25 @@ func (a *Archive) commitLoop() {
 			for {
 				select {
 				case p := <-a.queue:
-					a.flush([]*pending{p})
+					indexed <- a.commitBlobs([]*pending{p})
 				default:
 					return
 				}
 			}
 		}
-		batch = append(batch[:0], first)
+		batch := make([]*pending, 1, a.opts.MaxBatch)
+		batch[0] = first
 		a.collect(&batch)
-		a.flush(batch)
+		indexed <- a.commitBlobs(batch)
+	}
+}
+
+// indexLoop is the committer's second stage: it indexes the batches whose
+// blobs are durable and releases their callers.
+func (a *Archive) indexLoop(batches <-chan []*pending) {
+	defer close(a.stopped)
+	for b := range batches {
+		a.indexBatch(b)
 	}
 }
 
@@ -498,10 +514,10 @@ func (a *Archive) collect(batch *[]*pending) {
 	}
 }
 
-// flush commits the blobs of batch, then inserts their index rows in one
-// transaction, and releases the callers.
-func (a *Archive) flush(batch []*pending) {
-	ctx := context.Background()
+// commitBlobs commits the blobs of batch together and returns the
+// instances whose blobs are durable; the others are released with their
+// error.
+func (a *Archive) commitBlobs(batch []*pending) []*pending {
 	// Commit (and so time-stamp) the blobs in the order the index applies
 	// the batch: by study and series, replacements last. Rebuild replays
 	// blobs in commit order and so reproduces this index exactly.
@@ -511,15 +527,27 @@ func (a *Archive) flush(batch []*pending) {
 		ws[i] = p.w
 	}
 	errs := blob.CommitAll(a.blobs, ws)
-	var ins []*pending
-	var recs []index.InstanceRecord
-	var reps []*pending
+	ok := batch[:0]
 	for i, p := range batch {
 		if errs[i] != nil {
-			a.deleteBlob(ctx, p.rec.Instance.BlobKey) // may have become visible
+			a.deleteBlob(context.Background(), p.rec.Instance.BlobKey) // may have become visible
 			p.finish(fmt.Errorf("archive: store %s: %w", p.res.SOPInstanceUID, errs[i]))
 			continue
 		}
+		ok = append(ok, p)
+	}
+	return ok
+}
+
+// indexBatch inserts the index rows of a batch whose blobs are durable in
+// one transaction (replacements one by one after it) and releases the
+// callers.
+func (a *Archive) indexBatch(batch []*pending) {
+	ctx := context.Background()
+	var ins []*pending
+	var recs []index.InstanceRecord
+	var reps []*pending
+	for _, p := range batch {
 		if p.replace {
 			reps = append(reps, p)
 			continue

@@ -295,6 +295,11 @@ func (s *Store) CommitBatch(ws []blob.Writer) []error {
 		}
 	}
 	if s.opts.NoSync {
+		for i, w := range fws {
+			if w != nil && errs[i] == nil && w.parents != nil {
+				s.durable.Store(w.dir, struct{}{})
+			}
+		}
 		return errs
 	}
 	// Phase 3: make the renames (and new directories) durable.
