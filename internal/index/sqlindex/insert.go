@@ -67,7 +67,14 @@ func (s *Store) insertBatch(ctx context.Context, in []index.InstanceRecord, repl
 	if replace {
 		what = "replace"
 	}
+	uids := make([]string, len(recs))
+	for i := range recs {
+		uids[i] = recs[i].Instance.SOPInstanceUID
+	}
 	err := s.write(ctx, what, func(w *writer) error {
+		if err := w.findAbsent(ctx, uids); err != nil {
+			return err
+		}
 		for _, i := range order {
 			res, err := w.insert(ctx, &recs[i], replace)
 			if err != nil {
@@ -83,7 +90,46 @@ func (s *Store) insertBatch(ctx context.Context, in []index.InstanceRecord, repl
 	return results, nil
 }
 
+// findAbsent looks up the SOP Instance UIDs of a batch at once (one round
+// trip per 500 instead of one per instance) and remembers those not indexed.
+func (w *writer) findAbsent(ctx context.Context, uids []string) error {
+	w.absent = make(map[string]bool, len(uids))
+	for _, uid := range uids {
+		w.absent[uid] = true
+	}
+	for start := 0; start < len(uids); start += 500 {
+		chunk := uids[start:min(start+500, len(uids))]
+		args := make([]any, len(chunk))
+		for i, uid := range chunk {
+			args[i] = uid
+		}
+		rows, err := w.query(ctx, "SELECT sop_uid FROM instances WHERE sop_uid IN ("+
+			strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+")", args...)
+		if err != nil {
+			return fmt.Errorf("look up instances: %w", err)
+		}
+		for rows.Next() {
+			var uid string
+			if err := rows.Scan(&uid); err != nil {
+				rows.Close()
+				return fmt.Errorf("look up instances: %w", err)
+			}
+			delete(w.absent, uid)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("look up instances: %w", err)
+		}
+	}
+	return nil
+}
+
 func (w *writer) instancePK(ctx context.Context, uid string) (int64, bool, error) {
+	if w.absent[uid] {
+		// Known absent at the start of the batch; the first insert of it
+		// clears the mark, so a second copy in the batch is looked up.
+		return 0, false, nil
+	}
 	var pk int64
 	err := w.queryRow(ctx, "SELECT pk FROM instances WHERE sop_uid = ?", uid).Scan(&pk)
 	if err != nil {
@@ -144,6 +190,7 @@ func (w *writer) insert(ctx context.Context, rec *index.InstanceRecord, replace 
 	if err != nil {
 		return res, fmt.Errorf("insert instance: %w", err)
 	}
+	delete(w.absent, uid)
 	header := rec.Header
 	if header == nil {
 		header = []byte{}

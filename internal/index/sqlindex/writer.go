@@ -29,6 +29,10 @@ type writer struct {
 	series       map[string]*seriesRow // by Series Instance UID
 
 	dPatients, dStudies, dSeries map[int64]*delta
+
+	// absent holds the SOP Instance UIDs of the batch known not to be
+	// indexed (see findAbsent).
+	absent map[string]bool
 }
 
 type delta struct {
