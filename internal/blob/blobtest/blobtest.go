@@ -15,6 +15,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lightbox-pacs/lightbox/internal/blob"
 )
@@ -43,6 +44,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"CommitAll", testCommitAll},
 		{"CommitAllSameKey", testCommitAllSameKey},
+		{"CommitOrder", testCommitOrder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -460,5 +462,39 @@ func testCommitAllSameKey(t *testing.T, s blob.Store) {
 	got := string(get(t, s, "same"))
 	if got != "version 0" && got != "version 1" && got != "version 2" {
 		t.Fatalf("got %q, want one whole version", got)
+	}
+}
+
+// testCommitOrder checks that ModTime follows commit order: never
+// decreasing along a batch, nor from one commit to a later one.
+func testCommitOrder(t *testing.T, s blob.Store) {
+	ctx := context.Background()
+	put(t, s, "before", []byte("x"))
+	var ws []blob.Writer
+	for i := range 6 {
+		w, err := s.Create(ctx, fmt.Sprintf("o%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("y"))
+		ws = append(ws, w)
+	}
+	for _, err := range blob.CommitAll(s, ws) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(t, s, "after", []byte("z"))
+	keys := []string{"before", "o0", "o1", "o2", "o3", "o4", "o5", "after"}
+	var prev time.Time
+	for _, k := range keys {
+		info, err := s.Stat(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.ModTime.Before(prev) {
+			t.Errorf("%s committed later but ModTime %v is before %v", k, info.ModTime, prev)
+		}
+		prev = info.ModTime
 	}
 }

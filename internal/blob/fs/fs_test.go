@@ -139,3 +139,37 @@ func BenchmarkCommit(b *testing.B) {
 		})
 	}
 }
+
+// TestCommitOrderStrict: the filesystem store keeps nanoseconds, so commit
+// order is strict, within a batch too.
+func TestCommitOrderStrict(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var ws []blob.Writer
+	for i := range 5 {
+		w, err := s.Create(ctx, fmt.Sprintf("k%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, w)
+	}
+	for _, err := range blob.CommitAll(s, ws) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var prev time.Time
+	for i := range 5 {
+		info, err := s.Stat(ctx, fmt.Sprintf("k%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !info.ModTime.After(prev) {
+			t.Fatalf("k%d: ModTime %v not after %v", i, info.ModTime, prev)
+		}
+		prev = info.ModTime
+	}
+}
