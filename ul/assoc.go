@@ -351,7 +351,8 @@ func (a *Association) setSendLimit(peerMax uint32) {
 		limit = peerMax
 	}
 	// A PDU holds one PDV: its 4-byte length, context ID and control header.
-	a.sendData = int(limit) - pdvHeaderLength
+	// Fragments stay even: peers such as DCMTK refuse odd ones.
+	a.sendData = (int(limit) - pdvHeaderLength) &^ 1
 	a.wbuf = make([]byte, pduHeaderLength+pdvHeaderLength+a.sendData)
 }
 
@@ -490,7 +491,7 @@ func (a *Association) Release(ctx context.Context) error {
 	for {
 		p, err := a.readWholePDU()
 		if err != nil {
-			err = fmt.Errorf("ul: awaiting A-RELEASE-RP: %w", readErr("", err))
+			err = readErr("awaiting A-RELEASE-RP", err)
 			a.closeConn(err)
 			return err
 		}
@@ -530,8 +531,8 @@ func (a *Association) skipPData() error {
 }
 
 // Abort aborts the association (A-ABORT, service-user) and closes the
-// connection. It does not wait for a writer blocked on the peer for longer
-// than a second.
+// connection at once. It does not wait for a writer blocked on the peer for
+// longer than a second.
 func (a *Association) Abort() error {
 	a.abortLocal(AbortSourceUser, AbortNotSpecified, nil)
 	return nil
@@ -587,7 +588,13 @@ func (a *Association) abort(src AbortSource, reason AbortReason, cause error, he
 		}
 		t.Stop()
 	}
-	a.lingerClose(ab)
+	if src == AbortSourceUser {
+		// The local user is done with the peer: close at once rather than
+		// linger, so that Abort (and a server's forced shutdown) is prompt.
+		a.closeConn(ab)
+	} else {
+		a.lingerClose(ab)
+	}
 	return ab
 }
 
@@ -632,9 +639,9 @@ func (a *Association) lingerClose(why error) {
 
 // readErr turns a transport read error into the package's conditions.
 func readErr(what string, err error) error {
-	prefix := "ul: "
+	prefix := ""
 	if what != "" {
-		prefix += what + ": "
+		prefix = "ul: " + what + ": "
 	}
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):

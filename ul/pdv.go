@@ -326,8 +326,9 @@ func (r *dataReader) Read(p []byte) (int, error) {
 
 // WriteMessage sends one DIMSE message on presentation context id: the
 // command set, then, when data is not nil, the data set that data writes.
-// Both are cut into PDVs no longer than the peer accepts; the data set is
-// streamed, one PDU at a time. Messages from concurrent callers do not
+// Both are cut into PDVs of even length no longer than the peer accepts;
+// the data set is streamed, one PDU at a time, and padded with a NUL byte
+// to even length. Messages from concurrent callers do not
 // interleave. An error from data after part of the data set went out
 // leaves the peer with half a message: the association is aborted.
 func (a *Association) WriteMessage(id byte, command []byte, data func(w io.Writer) error) error {
@@ -366,6 +367,13 @@ func (a *Association) WriteMessage(id byte, command []byte, data func(w io.Write
 		}
 		return a.writeFailed(err)
 	}
+	if w.total%2 == 1 {
+		// Data sets have even length (PS3.5 7.1); a deflated one is padded
+		// with a NUL (PS3.5 A.5). Peers such as DCMTK refuse odd fragments.
+		if _, err := w.Write([]byte{0}); err != nil {
+			return a.writeFailed(err)
+		}
+	}
 	if err := w.flush(true); err != nil {
 		return a.writeFailed(err)
 	}
@@ -386,7 +394,8 @@ type pdvWriter struct {
 	a       *Association
 	id      byte
 	command bool
-	n       int // value bytes buffered
+	n       int   // value bytes buffered
+	total   int64 // value bytes written
 	err     error
 }
 
@@ -405,6 +414,7 @@ func (w *pdvWriter) Write(p []byte) (int, error) {
 		}
 		c := copy(w.a.wbuf[pdvDataOffset+w.n:pdvDataOffset+w.a.sendData], p)
 		w.n += c
+		w.total += int64(c)
 		p = p[c:]
 		total += c
 	}
