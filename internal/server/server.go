@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lightbox-pacs/lightbox/internal/api"
 	"github.com/lightbox-pacs/lightbox/internal/config"
 )
 
@@ -40,6 +41,7 @@ type Server struct {
 	storage   *Storage
 	listeners []Listener
 	bound     []net.Listener
+	remoteAEs *api.FileAEStore
 	// ShutdownTimeout bounds the drain of running work on stop.
 	ShutdownTimeout time.Duration
 }
