@@ -79,6 +79,7 @@ const (
 	Reject
 )
 
+// String returns the policy's name as ParseDuplicatePolicy reads it.
 func (p DuplicatePolicy) String() string {
 	switch p {
 	case KeepFirst:
@@ -217,6 +218,7 @@ const (
 	OutcomeReplaced
 )
 
+// String returns the outcome's name.
 func (o Outcome) String() string {
 	switch o {
 	case OutcomeStored:
@@ -311,7 +313,7 @@ func (a *Archive) Store(ctx context.Context, r io.Reader, meta IngestMeta) (Resu
 	// committer checks again (index.InsertBatch reports duplicates)
 	// because a concurrent Store may race this one.
 	if existing, err := a.idx.Instance(ctx, p.res.SOPInstanceUID); err == nil {
-		if res, err, final := a.duplicate(ctx, p, existing, false); final {
+		if res, final, err := a.duplicate(ctx, p, existing, false); final {
 			return res, err
 		}
 		p.replace = true
@@ -411,7 +413,7 @@ func (a *Archive) receive(ctx context.Context, r io.Reader, w blob.Writer, key s
 // already stored as existing. final is false when the caller must go on
 // replacing. committed says p's blob is already committed (and must be
 // deleted when p is dropped).
-func (a *Archive) duplicate(ctx context.Context, p *pending, existing index.InstanceRecord, committed bool) (res Result, err error, final bool) {
+func (a *Archive) duplicate(ctx context.Context, p *pending, existing index.InstanceRecord, committed bool) (res Result, final bool, err error) {
 	drop := func() {
 		if committed {
 			a.deleteBlob(ctx, p.rec.Instance.BlobKey)
@@ -423,15 +425,15 @@ func (a *Archive) duplicate(ctx context.Context, p *pending, existing index.Inst
 		drop()
 		res.Outcome = OutcomeIdentical
 		res.BlobKey = old.BlobKey
-		return res, nil, true
+		return res, true, nil
 	}
 	switch a.opts.Duplicates {
 	case Replace:
-		return res, nil, false
+		return res, false, nil
 	case Reject:
 		drop()
-		return Result{}, &RejectError{Reason: ReasonDuplicate, Offset: -1,
-			Detail: fmt.Sprintf("SOP Instance UID %s is already stored with different content", p.res.SOPInstanceUID)}, true
+		return Result{}, true, &RejectError{Reason: ReasonDuplicate, Offset: -1,
+			Detail: fmt.Sprintf("SOP Instance UID %s is already stored with different content", p.res.SOPInstanceUID)}
 	default:
 		drop()
 		a.log.Warn("duplicate SOP Instance UID with different content; keeping the first",
@@ -439,7 +441,7 @@ func (a *Archive) duplicate(ctx context.Context, p *pending, existing index.Inst
 			"received_sha256", hex.EncodeToString(p.rec.Instance.SHA256[:]))
 		res.Outcome = OutcomeKeptFirst
 		res.BlobKey, res.Size, res.SHA256 = old.BlobKey, old.Size, old.SHA256
-		return res, nil, true
+		return res, true, nil
 	}
 }
 
@@ -606,7 +608,7 @@ func (a *Archive) settle(ctx context.Context, p *pending, r index.InsertResult) 
 			p.finish(fmt.Errorf("archive: index %s: duplicate reported without the stored record", p.res.SOPInstanceUID))
 			return
 		}
-		res, err, final := a.duplicate(ctx, p, *r.Existing, true)
+		res, final, err := a.duplicate(ctx, p, *r.Existing, true)
 		if final {
 			p.res = res
 			p.finish(err)
