@@ -104,7 +104,9 @@ func fsyncStore(dir string, req *StoreRequest, data io.Reader) Result {
 func syntheticCT(tb testing.TB, rows, cols int) []byte {
 	ds := dicom.NewDataset()
 	str := func(tag dicom.Tag, vr dicom.VR, v string) { ds.Set(dicom.NewStringElement(tag, vr, v)) }
-	us := func(tag dicom.Tag, v uint16) { ds.Set(&dicom.Element{Tag: tag, VR: dicom.US, Value: []byte{byte(v), byte(v >> 8)}}) }
+	us := func(tag dicom.Tag, v uint16) {
+		ds.Set(&dicom.Element{Tag: tag, VR: dicom.US, Value: []byte{byte(v), byte(v >> 8)}})
+	}
 	str(dicom.TagSOPClassUID, dicom.UI, ctImageStorage)
 	str(dicom.TagSOPInstanceUID, dicom.UI, "1.2.826.0.1.3680043.8.498.1")
 	str(dicom.TagStudyDate, dicom.DA, "20240101")
