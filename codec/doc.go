@@ -19,7 +19,9 @@
 // JPEG 2000 colour transforms (YBR_ICT, YBR_RCT) are undone to RGB. Bits
 // Allocated 1 frames stay bit-packed, LSB first, each frame realigned to
 // start at bit 0 of its first byte. Bits above High Bit are returned as
-// stored (native) or as the codec produced them.
+// stored for native data; for compressed data they are zero, or for signed
+// samples copies of the sign bit (compressed streams carry only Bits Stored
+// bits, and decoders disagree about the rest).
 //
 // # Safety
 //

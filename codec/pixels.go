@@ -130,7 +130,37 @@ func (p *Pixels) FrameInto(dst []byte, i int) (PixelInfo, error) {
 		return PixelInfo{}, fmt.Errorf("codec: frame %d: %w", i, err)
 	}
 	info.NumberOfFrames = p.Info.NumberOfFrames
+	if info.Signed() && info.BitsStored < info.BitsAllocated {
+		signExtend(dst, info.BitsAllocated, info.BitsStored)
+	}
 	return info, nil
+}
+
+// signExtend sign-extends samples of width bits stored in allocated-bit
+// little-endian words. A compressed stream carries only Bits Stored bits,
+// and decoders fill the bits above with zeros (IJG, CharLS) or with the
+// sign (OpenJPEG); extending makes every codec return the value a native
+// signed image holds.
+func signExtend(b []byte, allocated, stored int) {
+	switch allocated {
+	case 8:
+		shift := 8 - stored
+		for i, v := range b {
+			b[i] = byte(int8(v<<shift) >> shift)
+		}
+	case 16:
+		shift := 16 - stored
+		for i := 0; i+1 < len(b); i += 2 {
+			v := int16(uint16(b[i])|uint16(b[i+1])<<8) << shift >> shift
+			b[i], b[i+1] = byte(v), byte(uint16(v)>>8)
+		}
+	case 32:
+		shift := 32 - stored
+		for i := 0; i+3 < len(b); i += 4 {
+			v := int32(uint32(b[i])|uint32(b[i+1])<<8|uint32(b[i+2])<<16|uint32(b[i+3])<<24) << shift >> shift
+			b[i], b[i+1], b[i+2], b[i+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		}
+	}
 }
 
 // frameInfo is Info as a codec sees one frame.

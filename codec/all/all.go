@@ -7,5 +7,6 @@ package all
 import (
 	_ "github.com/lightbox-pacs/lightbox/codec/deflateframe" // Deflated Image Frame Compression
 	_ "github.com/lightbox-pacs/lightbox/codec/jpeg"         // JPEG baseline, extended, lossless
+	_ "github.com/lightbox-pacs/lightbox/codec/jpegls"       // JPEG-LS
 	_ "github.com/lightbox-pacs/lightbox/codec/rle"          // RLE Lossless
 )
