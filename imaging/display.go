@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -98,6 +99,9 @@ type Display struct {
 	// Padding Range Limit).
 	Padding                 bool
 	PaddingLow, PaddingHigh int64
+	// Warnings lists attributes that were ignored because they were
+	// unusable (an empty Modality LUT Sequence item, ...).
+	Warnings []string
 }
 
 // ReadDisplay reads the display attributes that apply to frame (0-based)
@@ -130,11 +134,14 @@ func (d *Display) readModality(ds *dicom.Dataset, frame int, signed bool, src io
 	}
 	if it := firstItem(at, tagModalityLUTSequence); it != nil {
 		l, err := readLUTItem(it, signed, src)
-		if err != nil {
+		if err == nil {
+			d.ModalityLUT = l
+			return nil
+		}
+		if !errors.Is(err, errEmptyLUT) {
 			return fmt.Errorf("imaging: Modality LUT Sequence: %w", err)
 		}
-		d.ModalityLUT = l
-		return nil
+		d.Warnings = append(d.Warnings, "empty Modality LUT Sequence item ignored")
 	}
 	if v := floats(at, tagRescaleSlope); len(v) > 0 && v[0] != 0 {
 		d.Rescale.Slope = v[0]
@@ -175,6 +182,10 @@ func (d *Display) readVOI(ds *dicom.Dataset, frame int, voiSigned bool, src io.R
 	if e := at.Get(tagVOILUTSequence); e != nil {
 		for i, it := range e.Items {
 			l, err := readLUTItem(it, voiSigned, src)
+			if errors.Is(err, errEmptyLUT) {
+				d.Warnings = append(d.Warnings, fmt.Sprintf("empty VOI LUT Sequence item %d ignored", i+1))
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("imaging: VOI LUT Sequence item %d: %w", i+1, err)
 			}

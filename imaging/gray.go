@@ -21,6 +21,7 @@ type grayPipeline struct {
 	lay    storedLayout
 	voi    voiFunc
 	invert bool
+	float  bool    // float samples
 	out    float64 // white level, 255 or 65535
 }
 
@@ -49,7 +50,11 @@ func (g *grayPipeline) levelOf(m float64) uint16 {
 // data set's window or VOI LUT number opts.VOIIndex as opts.VOI says, else
 // a window over [lo, hi], the range of modality values in the frame
 // (computed lazily by minmax, which reports false for an empty frame).
-func selectVOI(d *Display, opts Options, minmax func() (lo, hi float64, ok bool)) (voiFunc, error) {
+// When the frame holds a single value (or none), the window spans
+// absRange, the range of modality values the stored bits can express, as
+// DCMTK does: a uniform frame then shows at its level in that range
+// instead of all black.
+func selectVOI(d *Display, opts Options, minmax, absRange func() (lo, hi float64, ok bool)) (voiFunc, error) {
 	if w := opts.Window; w != nil {
 		win := *w
 		if win.Function == "" && len(d.Windows) > 0 {
@@ -86,6 +91,11 @@ func selectVOI(d *Display, opts Options, minmax func() (lo, hi float64, ok bool)
 		}
 	}
 	lo, hi, ok := minmax()
+	if !ok || lo >= hi {
+		if alo, ahi, aok := absRange(); aok && alo < ahi {
+			lo, hi, ok = alo, ahi, true
+		}
+	}
 	if !ok {
 		lo, hi = 0, 0
 	}
@@ -111,6 +121,7 @@ func renderGray(f Frame, d *Display, opts Options) (*raster, error) {
 	n := p.Rows * p.Columns
 	switch {
 	case p.Float:
+		g.float = true
 		return r, g.perPixel(f, r, n, func(i int) (float64, bool) {
 			v := floatSample(f.Data, p.BitsAllocated, i)
 			return d.modality(v), !math.IsNaN(v) && !math.IsInf(v, 0)
@@ -130,7 +141,7 @@ func renderGray(f Frame, d *Display, opts Options) (*raster, error) {
 func (g *grayPipeline) viaTable(f Frame, r *raster, n int, opts Options) error {
 	p := f.Info
 	var err error
-	g.voi, err = selectVOI(g.d, opts, func() (float64, float64, bool) { return g.storedRange(f, n) })
+	g.voi, err = selectVOI(g.d, opts, func() (float64, float64, bool) { return g.storedRange(f, n) }, g.absRange)
 	if err != nil {
 		return err
 	}
@@ -201,6 +212,27 @@ func (g *grayPipeline) storedRange(f Frame, n int) (float64, float64, bool) {
 	return lo, hi, ok
 }
 
+// absRange returns the range of modality values of the stored values the
+// layout can hold (not meaningful for float samples, which report false).
+func (g *grayPipeline) absRange() (float64, float64, bool) {
+	if g.float {
+		return 0, 0, false
+	}
+	lo, hi := int64(0), int64(g.lay.mask)
+	if g.lay.signed {
+		lo, hi = -int64(g.lay.mask/2)-1, int64(g.lay.mask/2)
+	}
+	if g.d.ModalityLUT != nil {
+		a, b := math.Inf(1), math.Inf(-1)
+		for _, v := range g.d.ModalityLUT.Data {
+			a, b = min(a, float64(v)), max(b, float64(v))
+		}
+		return a, b, true
+	}
+	m1, m2 := g.d.modality(float64(lo)), g.d.modality(float64(hi))
+	return min(m1, m2), max(m1, m2), true
+}
+
 // perPixel renders samples whose modality values come from value(i),
 // which also reports whether pixel i is an image pixel (not padding, not
 // NaN); other pixels show black.
@@ -214,7 +246,7 @@ func (g *grayPipeline) perPixel(f Frame, r *raster, n int, value func(i int) (fl
 			}
 		}
 		return lo, hi, ok
-	})
+	}, g.absRange)
 	if err != nil {
 		return err
 	}

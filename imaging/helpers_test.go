@@ -21,7 +21,12 @@ import (
 // open file, as a server would.
 func corpusFile(tb testing.TB, rel string) (*dicom.File, *os.File) {
 	tb.Helper()
-	path := filepath.Join(testenv.CorpusDir(tb), rel)
+	return openFile(tb, filepath.Join(testenv.CorpusDir(tb), rel))
+}
+
+// openFile opens and parses a DICOM file, bulk values left in the file.
+func openFile(tb testing.TB, path string) (*dicom.File, *os.File) {
+	tb.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		tb.Fatal(err)
@@ -33,7 +38,7 @@ func corpusFile(tb testing.TB, rel string) (*dicom.File, *os.File) {
 	}
 	file, err := dicom.Read(f, st.Size(), dicom.ReadOptions{})
 	if err != nil {
-		tb.Fatalf("%s: %v", rel, err)
+		tb.Fatalf("%s: %v", path, err)
 	}
 	return file, f
 }
@@ -41,7 +46,13 @@ func corpusFile(tb testing.TB, rel string) (*dicom.File, *os.File) {
 // renderCorpus decodes frame (0-based) of a corpus file and renders it.
 func renderCorpus(tb testing.TB, rel string, frame int, opts Options) image.Image {
 	tb.Helper()
-	file, src := corpusFile(tb, rel)
+	return renderPath(tb, filepath.Join(testenv.CorpusDir(tb), rel), frame, opts)
+}
+
+// renderPath decodes frame (0-based) of a DICOM file and renders it.
+func renderPath(tb testing.TB, rel string, frame int, opts Options) image.Image {
+	tb.Helper()
+	file, src := openFile(tb, rel)
 	fr, err := DecodeFrame(file.Dataset, file.TransferSyntax, src, frame)
 	if err != nil {
 		tb.Fatalf("%s: %v", rel, err)
@@ -73,8 +84,14 @@ func runTool(tb testing.TB, name string, args ...string) []byte {
 // dcmtkRender renders a file with DCMTK's dcm2pnm and decodes its PNG.
 func dcmtkRender(tb testing.TB, path string, args ...string) image.Image {
 	tb.Helper()
+	return dcmtkRenderWith(tb, "dcm2pnm", path, args...)
+}
+
+// dcmtkRenderWith renders with tool (dcm2pnm or dcmj2pnm).
+func dcmtkRenderWith(tb testing.TB, tool, path string, args ...string) image.Image {
+	tb.Helper()
 	out := filepath.Join(tb.TempDir(), "ref.png")
-	runTool(tb, "dcm2pnm", append(append([]string{"--quiet"}, args...), path, out)...)
+	runTool(tb, tool, append(append([]string{"--quiet"}, args...), path, out)...)
 	b, err := os.ReadFile(out)
 	if err != nil {
 		tb.Fatal(err)
@@ -247,4 +264,11 @@ func decodePPM(b []byte) (image.Image, error) {
 		img.Pix[8*i+6], img.Pix[8*i+7] = 0xFF, 0xFF
 	}
 	return img, nil
+}
+
+// transferSyntaxOf returns the transfer syntax of a DICOM file.
+func transferSyntaxOf(tb testing.TB, path string) string {
+	tb.Helper()
+	file, _ := openFile(tb, path)
+	return file.TransferSyntax
 }

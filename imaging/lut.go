@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -113,8 +114,16 @@ func lutData(ds *dicom.Dataset, raw []byte, d descriptor) (*LUT, error) {
 	return l, nil
 }
 
+// errEmptyLUT marks a LUT item whose descriptor and data are both empty,
+// as some writers leave them; callers ignore such items.
+var errEmptyLUT = errors.New("imaging: empty LUT")
+
 // readLUTItem reads a Modality or VOI LUT Sequence item.
 func readLUTItem(it *dicom.Dataset, firstSigned bool, src io.ReaderAt) (*LUT, error) {
+	desc, data := it.Get(tagLUTDescriptor), it.Get(tagLUTData)
+	if (desc == nil || desc.Length == 0) && (data == nil || data.Length == 0) {
+		return nil, errEmptyLUT
+	}
 	d, err := parseDescriptor(it, it.Get(tagLUTDescriptor), firstSigned)
 	if err != nil {
 		return nil, err
@@ -142,22 +151,37 @@ const maxSegmentDepth = 8
 // make it loop or allocate without limit.
 func expandSegmented(w []uint16, n int) ([]uint16, error) {
 	out := make([]uint16, 0, min(n, 1<<16))
-	if _, err := expandSegments(w, 0, -1, n, &out, 0); err != nil {
+	x := segmentExpander{w: w, n: n, out: out, budget: 4 * (n + len(w))}
+	if _, err := x.expand(0, -1, 0); err != nil {
 		return nil, err
 	}
-	if len(out) == 0 {
+	if len(x.out) == 0 {
 		return nil, fmt.Errorf("imaging: segmented LUT has no entries")
 	}
-	return out, nil
+	return x.out, nil
 }
 
-// expandSegments expands up to count segments (all when count < 0)
-// starting at word pos, appending to out, and returns the position after.
-func expandSegments(w []uint16, pos, count, n int, out *[]uint16, depth int) (int, error) {
+// segmentExpander holds the state of one expansion. budget bounds the
+// segments visited: empty segments replayed through nested indirect
+// segments would otherwise make work grow exponentially with depth.
+type segmentExpander struct {
+	w      []uint16
+	n      int
+	out    []uint16
+	budget int
+}
+
+// expand expands up to count segments (all when count < 0) starting at
+// word pos and returns the position after them.
+func (x *segmentExpander) expand(pos, count, depth int) (int, error) {
 	if depth > maxSegmentDepth {
 		return pos, fmt.Errorf("imaging: segmented LUT: indirect segments nested deeper than %d", maxSegmentDepth)
 	}
-	for seg := 0; (count < 0 || seg < count) && pos+1 < len(w) && len(*out) < n; seg++ {
+	w := x.w
+	for seg := 0; (count < 0 || seg < count) && pos+1 < len(w) && len(x.out) < x.n; seg++ {
+		if x.budget--; x.budget < 0 {
+			return pos, fmt.Errorf("imaging: segmented LUT: too many segments")
+		}
 		op, length := w[pos], int(w[pos+1])
 		pos += 2
 		switch op {
@@ -165,23 +189,19 @@ func expandSegments(w []uint16, pos, count, n int, out *[]uint16, depth int) (in
 			if pos+length > len(w) {
 				return pos, fmt.Errorf("imaging: segmented LUT: discrete segment of %d words overruns the data", length)
 			}
-			for _, v := range w[pos : pos+length] {
-				if len(*out) < n {
-					*out = append(*out, v)
-				}
-			}
+			x.out = append(x.out, w[pos:pos+min(length, x.n-len(x.out))]...)
 			pos += length
 		case 1: // linear from the previous entry
-			if len(*out) == 0 || pos >= len(w) {
+			if len(x.out) == 0 || pos >= len(w) {
 				return pos, fmt.Errorf("imaging: segmented LUT: linear segment without a start value")
 			}
-			y0, y1 := float64((*out)[len(*out)-1]), float64(w[pos])
+			y0, y1 := float64(x.out[len(x.out)-1]), float64(w[pos])
 			pos++
-			for i := 1; i <= length && len(*out) < n; i++ {
-				*out = append(*out, uint16(y0+(y1-y0)*float64(i)/float64(length)+0.5))
+			for i := 1; i <= length && len(x.out) < x.n; i++ {
+				x.out = append(x.out, uint16(y0+(y1-y0)*float64(i)/float64(length)+0.5))
 			}
 		case 2: // indirect: replay length segments at a 32-bit word offset
-			if len(*out) == 0 || pos+1 >= len(w) {
+			if len(x.out) == 0 || pos+1 >= len(w) {
 				return pos, fmt.Errorf("imaging: segmented LUT: indirect segment without data before it")
 			}
 			off := int(w[pos]) | int(w[pos+1])<<16
@@ -189,7 +209,7 @@ func expandSegments(w []uint16, pos, count, n int, out *[]uint16, depth int) (in
 			if off >= len(w) {
 				return pos, fmt.Errorf("imaging: segmented LUT: indirect offset %d past the data", off)
 			}
-			if _, err := expandSegments(w, off, length, n, out, depth+1); err != nil {
+			if _, err := x.expand(off, length, depth+1); err != nil {
 				return pos, err
 			}
 		default:

@@ -1,0 +1,107 @@
+package imaging
+
+import (
+	"bytes"
+	"io"
+	"testing"
+
+	"github.com/lightbox-pacs/lightbox/codec"
+	"github.com/lightbox-pacs/lightbox/dicom"
+)
+
+// Benchmarks: rendering a decoded frame (the /rendered work after
+// decoding), the whole path from an open file to PNG/JPEG bytes, and
+// thumbnails. Files: a 512x512 CT, the corpus's large CRs (2140x1760 JPEG
+// 2000 and 2446x2010 JPEG, benchmarked once their codecs are registered)
+// and a 2457x1890 native image that needs no codec.
+var benchFiles = []struct{ name, file string }{
+	{"CT512", "ct/siemens-ct-issue141.dcm"},
+	{"CR2140x1760-J2K", "cr-dx/fuji-cr-rg2-j2k-lossy.dcm"},
+	{"CR2446x2010-JPEG", "cr-dx/konica-cr-mono1-jpeg.dcm"},
+	{"Native2457x1890", "ct/hologic-ct-2457x1890.dcm"},
+}
+
+// benchFrame opens a corpus file and decodes its first frame, skipping
+// when its transfer syntax has no codec yet.
+func benchFrame(b *testing.B, file string) (*dicom.File, io.ReaderAt, Frame) {
+	b.Helper()
+	f, src := corpusFile(b, file)
+	if !codec.CanDecode(f.TransferSyntax) {
+		b.Skipf("no codec registered for %s (%s)", file, f.TransferSyntax)
+	}
+	fr, err := DecodeFrame(f.Dataset, f.TransferSyntax, src, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f, src, fr
+}
+
+func BenchmarkRender(b *testing.B) {
+	for _, bf := range benchFiles {
+		b.Run(bf.name, func(b *testing.B) {
+			f, src, fr := benchFrame(b, bf.file)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Render(f.Dataset, fr, Options{Source: src}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRenderedPNG is what a /rendered request costs from an open
+// file: decode the frame, render, encode PNG (JPEG for the large images,
+// as a viewer would ask for them, at 512 px).
+func BenchmarkRenderedEndToEnd(b *testing.B) {
+	for _, bf := range benchFiles {
+		b.Run(bf.name, func(b *testing.B) {
+			f, src, _ := benchFrame(b, bf.file)
+			var buf bytes.Buffer
+			b.ReportAllocs()
+			for b.Loop() {
+				fr, err := DecodeFrame(f.Dataset, f.TransferSyntax, src, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				opts := Options{Source: src}
+				if fr.Info.Columns > 512 {
+					opts.Width, opts.Height = 512, 512
+				}
+				img, err := Render(f.Dataset, fr, opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				buf.Reset()
+				if fr.Info.Columns > 512 {
+					err = EncodeJPEG(&buf, img, 90)
+				} else {
+					err = EncodePNG(&buf, img)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkThumbnail(b *testing.B) {
+	for _, bf := range benchFiles {
+		b.Run(bf.name, func(b *testing.B) {
+			f, src, fr := benchFrame(b, bf.file)
+			var buf bytes.Buffer
+			b.ReportAllocs()
+			for b.Loop() {
+				img, err := Thumbnail(f.Dataset, fr, DefaultThumbnailSize, Options{Source: src})
+				if err != nil {
+					b.Fatal(err)
+				}
+				buf.Reset()
+				if err := EncodeJPEG(&buf, img, 80); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
