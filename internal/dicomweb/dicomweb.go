@@ -2,6 +2,7 @@ package dicomweb
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -263,6 +264,16 @@ func (t *trackingWriter) Write(p []byte) (int, error) {
 }
 
 func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// ReadFrom lets io.Copy reach the connection's ReaderFrom (sendfile for
+// blobs in files).
+func (t *trackingWriter) ReadFrom(r io.Reader) (int64, error) {
+	t.wrote = true
+	if rf, ok := t.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{t.ResponseWriter}, r)
+}
 
 func (t *trackingWriter) Flush() {
 	t.wrote = true

@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"strings"
 
 	"github.com/lightbox-pacs/lightbox/internal/blob"
@@ -144,6 +145,51 @@ func (s *Service) sendInstances(w http.ResponseWriter, r *http.Request, recs []i
 	if v.notModified(w, r) {
 		return nil
 	}
+	if choice.ts != "" {
+		return s.sendTranscoded(w, r, recs, choice.ts)
+	}
+	// Stored bytes: the framing is known in advance, so the response has a
+	// Content-Length (no chunking) and the blobs are copied straight to
+	// the connection (sendfile where the blob store keeps files).
+	base := s.baseURL(r)
+	boundary := newBoundary()
+	heads := make([][]byte, len(recs))
+	total := int64(0)
+	for i := range recs {
+		rec := &recs[i]
+		var h []byte
+		if i > 0 {
+			h = append(h, "\r\n"...)
+		}
+		h = append(h, "--"+boundary+"\r\nContent-Type: application/dicom; transfer-syntax="+rec.Instance.TransferSyntaxUID+
+			"\r\nContent-Length: "+strconv.FormatInt(rec.Instance.Size, 10)+
+			"\r\nContent-Location: "+instanceURL(base, rec)+"\r\n\r\n"...)
+		heads[i] = h
+		total += int64(len(h)) + rec.Instance.Size
+	}
+	tail := "\r\n--" + boundary + "--\r\n"
+	total += int64(len(tail))
+	w.Header().Set("Content-Type", `multipart/related; type="application/dicom"; boundary=`+boundary)
+	w.Header().Set("Content-Length", strconv.FormatInt(total, 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	for i := range recs {
+		if _, err := w.Write(heads[i]); err != nil {
+			return err
+		}
+		if err := s.copyBlob(ctx, w, &recs[i]); err != nil {
+			return err
+		}
+	}
+	_, err = io.WriteString(w, tail)
+	return err
+}
+
+// sendTranscoded streams recs converted to ts, as multipart/related.
+func (s *Service) sendTranscoded(w http.ResponseWriter, r *http.Request, recs []index.InstanceRecord, ts string) error {
+	ctx := ctxOf(r)
 	mw := newMultipart(w, "application/dicom")
 	if r.Method == http.MethodHead {
 		w.WriteHeader(http.StatusOK)
@@ -151,27 +197,19 @@ func (s *Service) sendInstances(w http.ResponseWriter, r *http.Request, recs []i
 	}
 	for i := range recs {
 		rec := &recs[i]
-		ts := rec.Instance.TransferSyntaxUID
-		if choice.ts != "" {
-			ts = choice.ts
-		}
 		hdr := textproto.MIMEHeader{}
 		hdr.Set("Content-Type", "application/dicom; transfer-syntax="+ts)
-		if choice.ts == "" || choice.ts == rec.Instance.TransferSyntaxUID {
-			hdr.Set("Content-Length", fmt.Sprint(rec.Instance.Size))
-		}
 		hdr.Set("Content-Location", instanceURL(s.baseURL(r), rec))
 		pw, err := mw.CreatePart(hdr)
 		if err != nil {
 			return err
 		}
-		if ts != rec.Instance.TransferSyntaxUID {
-			if err := s.transcodeInstance(ctx, pw, rec, ts); err != nil {
-				return err
-			}
-			continue
+		if ts == rec.Instance.TransferSyntaxUID {
+			err = s.copyBlob(ctx, pw, rec)
+		} else {
+			err = s.transcodeInstance(ctx, pw, rec, ts)
 		}
-		if err := s.copyBlob(ctx, pw, rec); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -209,12 +247,17 @@ type multipartWriter struct {
 // the given part type and returns a writer for its parts.
 func newMultipart(w http.ResponseWriter, partType string) *multipartWriter {
 	mw := multipart.NewWriter(w)
-	var b [16]byte
-	rand.Read(b[:])
-	boundary := "lightbox-" + hex.EncodeToString(b[:])
+	boundary := newBoundary()
 	mw.SetBoundary(boundary)
 	w.Header().Set("Content-Type", `multipart/related; type="`+partType+`"; boundary=`+boundary)
 	return &multipartWriter{mw}
+}
+
+// newBoundary returns a fresh multipart boundary.
+func newBoundary() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "lightbox-" + hex.EncodeToString(b[:])
 }
 
 // rendered answers the rendered and thumbnail resources, which need the
