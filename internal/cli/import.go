@@ -57,6 +57,7 @@ type importStats struct {
 // references (and any others). Exit code 0 when every file was stored or
 // was a duplicate, 1 when some were rejected or failed, 2 on usage errors.
 func RunImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	stderr = &syncWriter{w: stderr} // shared by the logger and the progress line
 	fl := flag.NewFlagSet("import", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	var sf storeFlags
@@ -270,7 +271,11 @@ func isDICOMDIR(path string) bool {
 // otherwise.
 func startProgress(w io.Writer, s *importStats, nfiles int, total int64, start time.Time) func() {
 	tty := false
-	if f, ok := w.(*os.File); ok {
+	f, ok := w.(*os.File)
+	if sw, wrapped := w.(*syncWriter); wrapped {
+		f, ok = sw.w.(*os.File)
+	}
+	if ok {
 		tty = isatty.IsTerminal(f.Fd())
 	}
 	every := 5 * time.Second
@@ -466,4 +471,16 @@ func (sf *storeFlags) openIndex(ctx context.Context, log *slog.Logger) (index.In
 		return idx, "", err
 	}
 	return nil, "", fmt.Errorf("--index: unknown backend %q (sqlite, postgres)", sf.index)
+}
+
+// syncWriter serialises writes from several goroutines to one writer.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
