@@ -7,6 +7,7 @@ package all
 import (
 	_ "github.com/lightbox-pacs/lightbox/codec/deflateframe" // Deflated Image Frame Compression
 	_ "github.com/lightbox-pacs/lightbox/codec/jpeg"         // JPEG baseline, extended, lossless
+	_ "github.com/lightbox-pacs/lightbox/codec/jpeg2000"     // JPEG 2000, HTJ2K
 	_ "github.com/lightbox-pacs/lightbox/codec/jpegls"       // JPEG-LS
 	_ "github.com/lightbox-pacs/lightbox/codec/rle"          // RLE Lossless
 )
