@@ -1,0 +1,495 @@
+// End-to-end test of Lightbox's viewer in headless Chromium, driven with
+// playwright-core. Run by browser_test.go (go test ./test/browser), which
+// starts the server and passes the scenario in the LIGHTBOX_E2E environment
+// variable (JSON):
+//
+//   baseURL      the server (viewer at /, DICOMweb at /dicom-web)
+//   chromium     the Chromium executable (Debian's /usr/bin/chromium)
+//   viewerDir    web/viewer, whose node_modules holds playwright-core
+//   artifacts    directory for screenshots and the step log
+//   ct           the CT study the steps use: search terms, UIDs, and the
+//                values the checks expect (from the corpus files)
+//
+// Each step checks what the reader would see — rendered canvas pixels, the
+// overlay text, the measured length — not only that the page loaded, and
+// saves a screenshot. Any failed check, page error, Content-Security-Policy
+// violation or request to another origin fails the run (exit status 1).
+import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const cfg = JSON.parse(process.env.LIGHTBOX_E2E ?? '{}');
+for (const k of ['baseURL', 'chromium', 'viewerDir', 'artifacts', 'ct']) {
+  if (!cfg[k]) {
+    console.error(`e2e: LIGHTBOX_E2E lacks "${k}"`);
+    process.exit(2);
+  }
+}
+const require = createRequire(join(cfg.viewerDir, 'package.json'));
+const { chromium } = require('playwright-core');
+
+mkdirSync(cfg.artifacts, { recursive: true });
+const log = [];
+const say = (msg) => {
+  const line = `${new Date().toISOString().slice(11, 23)} ${msg}`;
+  log.push(line);
+  console.log(line);
+};
+class CheckError extends Error {}
+const check = (cond, msg) => {
+  if (!cond) throw new CheckError(msg);
+};
+const near = (a, b, tol) => Math.abs(a - b) <= tol;
+
+// The flags the machine's Chromium needs: no sandbox as root, no GPU, and
+// none of the background connections a closed network refuses. Playwright
+// adds --headless and a fresh temporary --user-data-dir of its own; one is
+// passed explicitly anyway so the profile is known to be new.
+const profile = mkdtempSync(join(tmpdir(), 'lightbox-e2e-profile-'));
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  // Software WebGL (SwiftShader) is what a GPU-less machine renders with;
+  // without it Cornerstone falls back to its CPU renderer, which the test
+  // accepts too (the renderer used is logged).
+  '--enable-unsafe-swiftshader',
+];
+
+const problems = []; // page errors, CSP violations, foreign requests
+let shot = 0;
+
+async function main() {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: cfg.chromium,
+    headless: true,
+    args: FLAGS,
+    chromiumSandbox: false,
+    viewport: { width: 1280, height: 800 },
+    deviceScaleFactor: 1,
+  });
+  const base = new URL(cfg.baseURL);
+  context.on('request', (req) => {
+    const u = new URL(req.url());
+    if (!['data:', 'blob:'].includes(u.protocol) && u.origin !== base.origin) {
+      problems.push(`request to another origin: ${req.url()}`);
+    }
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    watch(page);
+    await run(page, context);
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+function watch(page) {
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    const text = msg.text();
+    if (/Content Security Policy|Refused to (load|connect|execute|create)/i.test(text)) {
+      problems.push(`CSP: ${text}`);
+    }
+    if (msg.type() === 'error') say(`  console error: ${text.slice(0, 300)}`);
+  });
+}
+
+async function screenshot(page, name) {
+  shot++;
+  const file = join(cfg.artifacts, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file });
+  say(`  screenshot ${file}`);
+}
+
+let currentPage; // for the screenshot of a failed step
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  say(`STEP ${name}`);
+  try {
+    await fn();
+  } catch (err) {
+    if (currentPage) await screenshot(currentPage, 'FAILED').catch(() => {});
+    throw err;
+  }
+  say(`  ok (${Date.now() - t0} ms)`);
+  if (problems.length) throw new CheckError(`after step ${name}: ${problems.join('; ')}`);
+}
+
+// ---- helpers over the viewer's automation hook (window.lightboxViewer) ----
+
+const viewerState = (page) => page.evaluate(() => window.lightboxViewer.state());
+
+async function waitReady(page) {
+  await page.waitForFunction(() => window.lightboxViewer?.ready?.() === true, null, { timeout: 30000 });
+}
+
+async function waitIndex(page, index) {
+  await page.waitForFunction(
+    (i) => {
+      const v = window.lightboxViewer;
+      return v && v.state().index === i && v.ready();
+    },
+    index,
+    { timeout: 10000 },
+  );
+  // Let the frame render (one animation frame after the index changes).
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+/**
+ * samplePixels reads, for image pixels pts ([col,row]), the modality value
+ * (HU) and the grey drawn on the viewport's canvas at that pixel's centre.
+ */
+async function samplePixels(page, pts) {
+  return page.evaluate((pts) => {
+    const v = window.lightboxViewer;
+    const el = document.querySelector('[data-testid=viewport]');
+    const canvas = el.querySelector('canvas');
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    const cr = canvas.getBoundingClientRect();
+    const sx = canvas.width / cr.width;
+    const sy = canvas.height / cr.height;
+    return pts.map(([x, y]) => {
+      const [cx, cy] = v.pixelToClient(x, y);
+      const px = Math.floor((cx - cr.left) * sx);
+      const py = Math.floor((cy - cr.top) * sy);
+      const d = ctx.getImageData(px, py, 1, 1).data;
+      return { x, y, hu: v.modalityValue(x, y), rgb: [d[0], d[1], d[2]] };
+    });
+  }, pts);
+}
+
+/** canvasDigest is a cheap fingerprint of the viewport canvas. */
+async function canvasDigest(page) {
+  return page.evaluate(() => {
+    const canvas = document.querySelector('[data-testid=viewport] canvas');
+    const d = canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height).data;
+    let h = 2166136261 >>> 0;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      h = Math.imul(h ^ d[i], 16777619) >>> 0;
+      sum += d[i];
+    }
+    return { hash: h, mean: sum / (d.length / 4) };
+  });
+}
+
+/**
+ * expectedGrey is the grey the VOI range should give a modality value: the
+ * lower bound and below black, the upper bound and above white, linear in
+ * between (DICOM's LINEAR VOI LUT function, as Cornerstone implements it).
+ */
+function expectedGrey(hu, lower, upper, invert = false) {
+  const t = Math.min(1, Math.max(0, (hu - lower) / (upper - lower)));
+  const g = t * 255;
+  return invert ? 255 - g : g;
+}
+
+/**
+ * checkVOI checks the drawn greys against the VOI range the viewer reports,
+ * and that range against the window width/centre shown (DICOM LINEAR:
+ * lower = C - 0.5 - (W-1)/2, upper = C - 0.5 + (W-1)/2). It returns how many
+ * samples fell strictly inside the window (the informative ones).
+ */
+function checkVOI(samples, st, what) {
+  check(
+    near(st.voiLower, st.center - 0.5 - (st.window - 1) / 2, 1e-6) && near(st.voiUpper, st.center - 0.5 + (st.window - 1) / 2, 1e-6),
+    `${what}: VOI range ${st.voiLower}..${st.voiUpper} does not match W ${st.window} L ${st.center}`,
+  );
+  let informative = 0;
+  for (const s of samples) {
+    check(typeof s.hu === 'number', `${what}: no modality value at (${s.x},${s.y})`);
+    const want = expectedGrey(s.hu, st.voiLower, st.voiUpper, st.invert);
+    const [r, g, b] = s.rgb;
+    check(Math.max(r, g, b) - Math.min(r, g, b) <= 1, `${what}: pixel (${s.x},${s.y}) is not grey: ${s.rgb}`);
+    check(
+      near(r, want, 6),
+      `${what}: pixel (${s.x},${s.y}) HU ${s.hu} drawn ${r}, expected ${want.toFixed(1)} for W ${st.window} L ${st.center}${st.invert ? ' inverted' : ''}`,
+    );
+    if (want > 8 && want < 247) informative++;
+  }
+  return informative;
+}
+
+/** A grid of image pixels to sample, away from the edges. */
+function grid(cols, rows, n = 5) {
+  const pts = [];
+  for (let i = 1; i <= n; i++) {
+    for (let j = 1; j <= n; j++) {
+      pts.push([Math.floor((cols * i) / (n + 1)), Math.floor((rows * j) / (n + 1))]);
+    }
+  }
+  return pts;
+}
+
+const overlayText = (page, corner) => page.locator(`[data-testid=overlay-${corner}]`).innerText();
+
+// ---- the scenario ----
+
+async function run(page, context) {
+  currentPage = page;
+  const ct = cfg.ct;
+  const base = cfg.baseURL.replace(/\/$/, '');
+
+  await step('home page lists the archive, sorts and pages', async () => {
+    await page.goto(`${base}/`);
+    await page.waitForSelector('[data-testid=search-status][data-count]', { timeout: 15000 });
+    const count = Number(await page.getAttribute('[data-testid=search-status]', 'data-count'));
+    check(count === cfg.studyCount, `home page lists ${count} studies, the archive holds ${cfg.studyCount}`);
+    // Sort by patient name, ascending.
+    await page.click('th a[data-sort=patient]');
+    await page.waitForURL(/sort=patient/);
+    await page.waitForSelector('[data-testid=search-status][data-count]');
+    const names = await page.$$eval('table.studies tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
+    const sorted = [...names].sort((a, b) => a.localeCompare(b, undefined, { sensitivity: 'base', numeric: true }));
+    check(JSON.stringify(names) === JSON.stringify(sorted), `patient column not sorted: ${names.join(' | ')}`);
+    if (count > 10) {
+      // Ten per page, then the second page.
+      await page.selectOption('.pager select', '10');
+      await page.waitForURL(/size=10/);
+      await page.waitForSelector('[data-testid=page-info]');
+      check((await page.innerText('[data-testid=page-info]')).startsWith('1–10 of'), 'first page is not 1–10');
+      await page.click('[data-testid=next-page]');
+      await page.waitForURL(/page=2/);
+      await page.waitForSelector('[data-testid=page-info]');
+      const info = await page.innerText('[data-testid=page-info]');
+      check(info.startsWith('11–'), `second page shows ${info}`);
+    }
+    await screenshot(page, 'home');
+  });
+
+  await step(`search patient name "${ct.searchName}" modality ${ct.modality}`, async () => {
+    await page.goto(`${base}/`);
+    await page.fill('[data-testid=search-name]', ct.searchName);
+    await page.selectOption('select[name=mod]', ct.modality);
+    if (ct.studyDate) {
+      await page.fill('[data-testid=search-from]', ct.studyDate);
+      await page.fill('[data-testid=search-to]', ct.studyDate);
+    }
+    await page.click('[data-testid=search-submit]');
+    await page.waitForURL(/name=/);
+    await page.waitForSelector('[data-testid=search-status][data-count]', { timeout: 15000 });
+    const rows = await page.$$eval('table.studies tbody tr', (trs) =>
+      trs.map((tr) => ({ uid: tr.dataset.study, cells: [...tr.cells].map((c) => c.textContent) })),
+    );
+    check(rows.length >= 1, 'the search found nothing');
+    for (const r of rows) {
+      check(r.cells[3].split(', ').includes(ct.modality), `row ${r.uid} modality ${r.cells[3]} is not ${ct.modality}`);
+      check(r.cells[0].toLowerCase().startsWith(ct.patientFamily.toLowerCase()), `row ${r.uid} patient ${r.cells[0]}`);
+    }
+    const row = rows.find((r) => r.uid === ct.study);
+    check(row, `study ${ct.study} not among the results`);
+    check(row.cells[1] === ct.patientID, `patient ID cell ${row.cells[1]}, want ${ct.patientID}`);
+    check(Number(row.cells[6]) === ct.seriesCount, `series count cell ${row.cells[6]}, want ${ct.seriesCount}`);
+    await screenshot(page, 'search');
+  });
+
+  await step('open the study', async () => {
+    await page.click(`tr[data-study="${ct.study}"] a.open-study`);
+    await page.waitForURL(new RegExp(`/viewer/studies/${ct.study.replaceAll('.', '\\.')}`));
+    await waitReady(page);
+    const n = await page.locator('[data-testid=series-list] li').count();
+    check(n === ct.seriesCount, `series list has ${n} entries, want ${ct.seriesCount}`);
+    // Thumbnails: every image series gets one (server /thumbnail or drawn in the browser).
+    await page.waitForFunction(
+      (want) => document.querySelectorAll('[data-testid=series-list] .thumb[data-source]').length === want,
+      ct.seriesCount,
+      { timeout: 20000 },
+    );
+    const st = await viewerState(page);
+    say(`  renderer: ${st.renderer}; first series ${st.series} (${st.count} images)`);
+    check(st.count > 0, 'no image shown');
+    const tl = await overlayText(page, 'tl');
+    check(tl.includes(ct.patientID), `top-left overlay lacks the patient ID: ${JSON.stringify(tl)}`);
+    await screenshot(page, 'study');
+  });
+
+  let st;
+  await step(`open the CT series ${ct.seriesNumber} (${ct.imageCount} images)`, async () => {
+    await page.click(`[data-testid=series-list] a[data-series="${ct.series}"]`);
+    await page.waitForFunction((s) => window.lightboxViewer?.state().series === s, ct.series);
+    await waitReady(page);
+    await waitIndex(page, 0);
+    st = await viewerState(page);
+    check(st.count === ct.imageCount, `stack has ${st.count} images, want ${ct.imageCount}`);
+    check(st.sop === ct.instances[0], `first image ${st.sop}, want ${ct.instances[0]}`);
+    check(near(st.window, ct.window, 0.5) && near(st.center, ct.center, 0.5), `initial W/L ${st.window}/${st.center}, want the file's ${ct.window}/${ct.center}`);
+    await page.waitForURL(new RegExp(`/series/${ct.series.replaceAll('.', '\\.')}/instances/${ct.instances[0].replaceAll('.', '\\.')}$`));
+    const bl = await overlayText(page, 'bl');
+    check(bl.includes(`Im: 1/${ct.imageCount}`), `bottom-left overlay: ${JSON.stringify(bl)}`);
+    const br = await overlayText(page, 'br');
+    check(br.includes(`W: ${ct.window} L: ${ct.center}`), `bottom-right overlay: ${JSON.stringify(br)}`);
+    const informative = checkVOI(await samplePixels(page, grid(ct.columns, ct.rows)), st, 'initial image');
+    check(informative >= 3, `only ${informative} sampled pixels fall inside the window: the check proves little`);
+    await screenshot(page, 'series');
+  });
+
+  await step('scroll with the keyboard and the mouse wheel', async () => {
+    const before = await canvasDigest(page);
+    await page.locator('[data-testid=viewport]').focus();
+    await page.keyboard.press('ArrowDown');
+    await waitIndex(page, 1);
+    const afterKey = await canvasDigest(page);
+    check(afterKey.hash !== before.hash, 'the canvas did not change after scrolling to image 2');
+    const box = await page.locator('[data-testid=viewport]').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, 120);
+    await waitIndex(page, 2);
+    st = await viewerState(page);
+    check(st.sop === ct.instances[2], `after the wheel the image is ${st.sop}, want ${ct.instances[2]}`);
+    const bl = await overlayText(page, 'bl');
+    check(bl.includes(`Im: 3/${ct.imageCount}`), `overlay after scrolling: ${JSON.stringify(bl)}`);
+    await page.waitForURL(new RegExp(`/instances/${ct.instances[2].replaceAll('.', '\\.')}$`));
+    checkVOI(await samplePixels(page, grid(ct.columns, ct.rows)), st, 'image 3');
+    await screenshot(page, 'scrolled');
+  });
+
+  await step('window/level by dragging, then the CT presets', async () => {
+    const before = await viewerState(page);
+    const box = await page.locator('[data-testid=viewport]').boundingBox();
+    const x0 = box.x + box.width / 2;
+    const y0 = box.y + box.height / 2;
+    await page.mouse.move(x0, y0);
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(x0 + i * 8, y0 + i * 5);
+    await page.mouse.up();
+    st = await viewerState(page);
+    check(st.window > before.window, `dragging right did not widen the window: ${before.window} -> ${st.window}`);
+    check(st.center !== before.center, `dragging down did not move the level: ${before.center} -> ${st.center}`);
+    const br = await overlayText(page, 'br');
+    check(br.includes(`W: ${Math.round(st.window)} L: ${Math.round(st.center)}`), `overlay after W/L drag: ${JSON.stringify(br)}`);
+    checkVOI(await samplePixels(page, grid(ct.columns, ct.rows)), st, 'after W/L drag');
+    await screenshot(page, 'wl-drag');
+
+    const digests = new Set();
+    for (const p of [
+      { id: 'lung', w: 1500, c: -600 },
+      { id: 'mediastinum', w: 350, c: 50 },
+      { id: 'bone', w: 2000, c: 500 },
+      { id: 'brain', w: 80, c: 40 },
+      { id: 'abdomen', w: 400, c: 50 },
+    ]) {
+      await page.selectOption('[data-testid=wl-preset]', p.id);
+      st = await viewerState(page);
+      check(st.window === p.w && st.center === p.c, `preset ${p.id}: W/L ${st.window}/${st.center}`);
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      checkVOI(await samplePixels(page, grid(ct.columns, ct.rows)), st, `preset ${p.id}`);
+      const br2 = await overlayText(page, 'br');
+      check(br2.includes(`W: ${p.w} L: ${p.c}`), `overlay for preset ${p.id}: ${JSON.stringify(br2)}`);
+      digests.add((await canvasDigest(page)).hash);
+      if (p.id === 'lung') await screenshot(page, 'preset-lung');
+    }
+    check(digests.size >= 4, `the five presets drew only ${digests.size} different images`);
+    await screenshot(page, 'preset-abdomen');
+  });
+
+  await step('measure a length', async () => {
+    await page.click('button[data-tool=Length]');
+    const y = Math.floor(ct.rows / 2);
+    const [x1, x2] = [Math.floor(ct.columns * 0.2), Math.floor(ct.columns * 0.8)];
+    const [p1, p2] = await page.evaluate(
+      ([x1, x2, y]) => [window.lightboxViewer.pixelToClient(x1, y), window.lightboxViewer.pixelToClient(x2, y)],
+      [x1, x2, y],
+    );
+    await page.mouse.move(p1[0], p1[1]);
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(p1[0] + ((p2[0] - p1[0]) * i) / 10, p1[1] + ((p2[1] - p1[1]) * i) / 10);
+    await page.mouse.up();
+    await page.waitForSelector('[data-testid=measurements] li[data-value]:not([data-value=""])', { timeout: 5000 });
+    const ms = await page.evaluate(() => window.lightboxViewer.measurements());
+    check(ms.length === 1, `${ms.length} measurements, want 1`);
+    const want = (x2 - x1) * ct.pixelSpacing[1]; // along a row: column spacing
+    const got = ms[0].value;
+    say(`  length ${got} ${ms[0].unit}, expected ${want.toFixed(4)} mm`);
+    check(ms[0].unit === 'mm', `unit ${ms[0].unit}, want mm`);
+    check(near(got, want, want * 0.01), `measured ${got} mm, want ${want} mm (±1%)`);
+    const text = await page.innerText('[data-testid=measurements] li .value');
+    check(text === `${got.toFixed(2)} mm`, `measurement list shows ${JSON.stringify(text)}`);
+    await page.click('button[data-tool=WindowLevel]');
+    await screenshot(page, 'length');
+  });
+
+  await step('rotate, flip, invert, zoom, pan and reset', async () => {
+    const vp = page.locator('[data-testid=viewport]');
+    const d0 = await canvasDigest(page);
+    await page.click('button[data-action=rotate]');
+    st = await viewerState(page);
+    check(st.rotation === 90, `rotation ${st.rotation}, want 90`);
+    const d1 = await canvasDigest(page);
+    check(d1.hash !== d0.hash, 'rotating did not change the canvas');
+    await page.click('button[data-action=flip-h]');
+    await page.click('button[data-action=flip-v]');
+    st = await viewerState(page);
+    check(st.flipH && st.flipV, `flips: H ${st.flipH} V ${st.flipV}`);
+    await page.click('button[data-action=invert]');
+    st = await viewerState(page);
+    check(st.invert, 'invert did not take');
+    checkVOI(await samplePixels(page, grid(ct.columns, ct.rows)), st, 'inverted, rotated and flipped');
+    const br = await overlayText(page, 'br');
+    check(/Rot: 90°/.test(br) && /Flip H/.test(br) && /Flip V/.test(br) && /Inverted/.test(br), `overlay flags: ${JSON.stringify(br)}`);
+    await screenshot(page, 'rotated-flipped-inverted');
+
+    // Zoom with the right button, pan with the middle one.
+    const box = await vp.boundingBox();
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    const z0 = st.zoom;
+    await page.mouse.move(cx, cy);
+    await page.mouse.down({ button: 'right' });
+    for (let i = 1; i <= 8; i++) await page.mouse.move(cx, cy - i * 10);
+    await page.mouse.up({ button: 'right' });
+    st = await viewerState(page);
+    check(Math.abs(st.zoom - z0) > 0.05, `right-drag did not zoom: ${z0} -> ${st.zoom}`);
+    const centreBefore = await page.evaluate(([c, r]) => window.lightboxViewer.pixelToClient(c, r), [ct.columns / 2, ct.rows / 2]);
+    await page.mouse.move(cx, cy);
+    await page.mouse.down({ button: 'middle' });
+    for (let i = 1; i <= 8; i++) await page.mouse.move(cx + i * 5, cy + i * 5);
+    await page.mouse.up({ button: 'middle' });
+    const centreAfter = await page.evaluate(([c, r]) => window.lightboxViewer.pixelToClient(c, r), [ct.columns / 2, ct.rows / 2]);
+    check(near(centreAfter[0] - centreBefore[0], 40, 3) && near(centreAfter[1] - centreBefore[1], 40, 3), `middle-drag by (40,40) moved the image by (${centreAfter[0] - centreBefore[0]}, ${centreAfter[1] - centreBefore[1]})`);
+    await screenshot(page, 'zoomed-panned');
+
+    await page.click('button[data-action=reset]');
+    st = await viewerState(page);
+    check(st.rotation === 0 && !st.flipH && !st.flipV && !st.invert, `reset left ${JSON.stringify(st)}`);
+    check(near(st.window, ct.window, 0.5) && near(st.center, ct.center, 0.5), `reset W/L ${st.window}/${st.center}`);
+    check(near(st.zoom, z0, 0.01), `reset zoom ${st.zoom}, want ${z0}`);
+    checkVOI(await samplePixels(page, grid(ct.columns, ct.rows)), st, 'after reset');
+    await screenshot(page, 'reset');
+  });
+
+  await step('deep link to the image opens it in a new tab', async () => {
+    const url = page.url();
+    check(url.includes(`/instances/${ct.instances[2]}`), `URL does not name the image: ${url}`);
+    const p2 = await context.newPage();
+    watch(p2);
+    await p2.goto(url);
+    await waitReady(p2);
+    await waitIndex(p2, 2);
+    const s2 = await viewerState(p2);
+    check(s2.series === ct.series && s2.sop === ct.instances[2], `deep link opened ${s2.series} / ${s2.sop}`);
+    await screenshot(p2, 'deep-link');
+    await p2.close();
+  });
+}
+
+main()
+  .then(() => {
+    writeFileSync(join(cfg.artifacts, 'e2e.log'), log.join('\n') + '\n');
+    say('PASS');
+  })
+  .catch((err) => {
+    say(`FAIL: ${err instanceof CheckError ? err.message : err.stack || err}`);
+    if (problems.length) say(`problems: ${problems.join('; ')}`);
+    writeFileSync(join(cfg.artifacts, 'e2e.log'), log.join('\n') + '\n');
+    process.exit(1);
+  });
