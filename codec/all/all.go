@@ -9,5 +9,6 @@ import (
 	_ "github.com/lightbox-pacs/lightbox/codec/jpeg"         // JPEG baseline, extended, lossless
 	_ "github.com/lightbox-pacs/lightbox/codec/jpeg2000"     // JPEG 2000, HTJ2K
 	_ "github.com/lightbox-pacs/lightbox/codec/jpegls"       // JPEG-LS
+	_ "github.com/lightbox-pacs/lightbox/codec/jpegxl"       // JPEG XL
 	_ "github.com/lightbox-pacs/lightbox/codec/rle"          // RLE Lossless
 )
