@@ -136,6 +136,17 @@ type Archive struct {
 	mu      sync.RWMutex // held for reading while submitting; Close takes it to stop submissions
 	closed  bool
 
+	// serial turns the pipeline off (benchmark comparison).
+	serial bool
+
+	// active counts Store calls in progress; inIndex the instances handed
+	// to the index stage and not yet released. The committer's estimate of
+	// the number of concurrent callers (concurrency) decays slowly from
+	// the highest recent value of active.
+	active      atomic.Int64
+	inIndex     atomic.Int64
+	concurrency float64 // committer goroutine only
+
 	// parsing counts Store calls that have begun but not yet reached the
 	// committer (or given up); the committer waits for them.
 	parsing atomic.Int64
@@ -280,6 +291,8 @@ func (p *pending) finish(err error) {
 // *RejectError (nothing stored) when the input is not a storable instance,
 // or with another error when storing failed (nothing acknowledged).
 func (a *Archive) Store(ctx context.Context, r io.Reader, meta IngestMeta) (Result, error) {
+	a.active.Add(1)
+	defer a.active.Add(-1)
 	a.parsing.Add(1)
 	submitted := false
 	defer func() {
@@ -462,7 +475,9 @@ func (a *Archive) commitLoop() {
 			for {
 				select {
 				case p := <-a.queue:
-					indexed <- a.commitBlobs([]*pending{p})
+					ok := a.commitBlobs([]*pending{p})
+					a.inIndex.Add(int64(len(ok)))
+					indexed <- ok
 				default:
 					return
 				}
@@ -471,7 +486,13 @@ func (a *Archive) commitLoop() {
 		batch := make([]*pending, 1, a.opts.MaxBatch)
 		batch[0] = first
 		a.collect(&batch)
-		indexed <- a.commitBlobs(batch)
+		if a.serial {
+			a.indexBatch(a.commitBlobs(batch))
+			continue
+		}
+		ok := a.commitBlobs(batch)
+		a.inIndex.Add(int64(len(ok)))
+		indexed <- ok
 	}
 }
 
@@ -481,12 +502,20 @@ func (a *Archive) indexLoop(batches <-chan []*pending) {
 	defer close(a.stopped)
 	for b := range batches {
 		a.indexBatch(b)
+		a.inIndex.Add(-int64(len(b)))
 	}
 }
 
-// collect adds queued instances to batch, waiting up to MaxDelay while
-// other Store calls are still parsing and the batch is not full.
+// collect adds queued instances to batch. It waits (at most MaxDelay)
+// while Store calls are still parsing, and while the batch is smaller than
+// the callers recently seen at once minus those whose instances are in the
+// index stage: callers just released by the previous batch usually come
+// back with their next instance within a millisecond or two, and a batch
+// that waits for them shares its fsyncs and transaction among more
+// instances. A lone caller never waits.
 func (a *Archive) collect(batch *[]*pending) {
+	a.concurrency = max(float64(a.active.Load()), a.concurrency-0.25)
+	target := int(a.concurrency) - int(a.inIndex.Load())
 	var deadline <-chan time.Time
 	for len(*batch) < a.opts.MaxBatch {
 		select {
@@ -495,7 +524,7 @@ func (a *Archive) collect(batch *[]*pending) {
 			continue
 		default:
 		}
-		if a.opts.MaxDelay < 0 || a.parsing.Load() <= 0 {
+		if a.opts.MaxDelay < 0 || a.parsing.Load() <= 0 && len(*batch) >= target {
 			return
 		}
 		if deadline == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -41,9 +42,10 @@ func benchIngest(b *testing.B, be backend, s *synth, writers int, nosync bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	idx := be.open(b, dir)
+	idx := &countingIndex{Index: be.open(b, dir)}
 	defer idx.Close()
 	a := New(bs, idx, Options{})
+	a.serial = os.Getenv("LIGHTBOX_BENCH_SERIAL") != ""
 	defer a.Close()
 	// Instances are made up front so the timing covers only the archive.
 	study := newUID()
@@ -79,4 +81,7 @@ func benchIngest(b *testing.B, be backend, s *synth, writers int, nosync bool) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "instances/s")
+	if n := idx.batches.Load(); n > 0 {
+		b.ReportMetric(float64(idx.records.Load())/float64(n), "instances/batch")
+	}
 }
