@@ -22,10 +22,16 @@
 //     and cannot say which were there. Results are kept in a bounded
 //     in-memory cache keyed by SOP Instance UID and content digest.
 //   - Transfer syntaxes: the stored bytes are returned unchanged when the
-//     client accepts them (transfer-syntax=*, the stored syntax, or no
-//     transfer-syntax parameter, which is what common clients send). Any
-//     other syntax needs a [Transcoder] (the pixel codec work); without
-//     one the answer is 406 Not Acceptable with an explanation.
+//     client accepts them (transfer-syntax=*, the stored syntax, or, for
+//     whole instances, no transfer-syntax parameter, which is what common
+//     clients send). Other syntaxes go through Options.Transcoder:
+//     [CodecTranscoder] decodes anything the pixel codec registry can read
+//     to Explicit VR Little Endian, frames and whole instances (streamed
+//     frame by frame). Without a transcoder, or for a compressed target,
+//     the answer is 406 Not Acceptable with an explanation. Frames asked
+//     as application/octet-stream without transfer-syntax are decoded when
+//     a transcoder can, and otherwise sent as stored, labelled with their
+//     real syntax.
 //   - /rendered and /thumbnail answer 406 until the imaging work lands.
 //   - Errors are PS3.18 status codes with a JSON body {"status", "errorMessage"}.
 //   - HTTP/2: the handler is protocol-agnostic; [Protocols] returns the

@@ -460,15 +460,10 @@ func (s *Service) frames(w http.ResponseWriter, r *http.Request) error {
 func (s *Service) sendFrames(w http.ResponseWriter, r *http.Request, src *frameSource, list []int, choice frameChoice, v validators) error {
 	ctx := ctxOf(r)
 	get := func(n int) ([]byte, error) {
-		b, err := src.frame(n)
-		if err != nil || choice.transTo == "" {
-			return b, err
+		if choice.transTo == "" {
+			return src.frame(n)
 		}
-		var out bytes.Buffer
-		if err := s.opts.Transcoder.TranscodeFrame(ctx, &out, b, src.info, src.ts, choice.transTo); err != nil {
-			return nil, err
-		}
-		return out.Bytes(), nil
+		return s.opts.Transcoder.TranscodeFrame(ctx, src.f, src.src, n, choice.transTo)
 	}
 	if choice.single {
 		b, err := get(list[0])

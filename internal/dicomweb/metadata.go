@@ -187,20 +187,27 @@ func bulkPaths(ds *dicom.Dataset) map[*dicom.Element]string {
 	var walk func(ds *dicom.Dataset, prefix string)
 	walk = func(ds *dicom.Dataset, prefix string) {
 		for _, e := range ds.Elements {
-			p := prefix + e.Tag.Hex()
-			if e.IsSequence() {
+			switch {
+			case e.IsSequence():
 				for i, it := range e.Items {
-					walk(it, p+"/"+strconv.Itoa(i)+"/")
+					walk(it, prefix+tagHex(e.Tag)+"/"+strconv.Itoa(i)+"/")
 				}
-				continue
-			}
-			if e.Bulk || e.IsEncapsulated() {
-				m[e] = p
+			case e.Bulk || e.IsEncapsulated():
+				m[e] = prefix + tagHex(e.Tag)
 			}
 		}
 	}
 	walk(ds, "")
 	return m
+}
+
+// tagHex formats a tag as eight upper-case hex digits (without fmt).
+func tagHex(t dicom.Tag) string {
+	var b [8]byte
+	for i := range b {
+		b[i] = hexUpper[(uint32(t)>>(28-4*uint(i)))&0xF]
+	}
+	return string(b[:])
 }
 
 // findPath returns the element a bulk data path names.

@@ -12,25 +12,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/lightbox-pacs/lightbox/internal/blob"
 	"github.com/lightbox-pacs/lightbox/internal/index"
 )
 
-// Transcoder converts stored instances and frames to other transfer
-// syntaxes. The pixel codec work provides one; until then the service
-// serves stored bytes only and answers 406 to other requests.
-type Transcoder interface {
-	// CanTranscode reports whether data in syntax from can be converted to to.
-	CanTranscode(from, to string) bool
-	// TranscodeInstance writes the Part 10 instance read from src (stored
-	// in syntax from) to w in syntax to.
-	TranscodeInstance(ctx context.Context, w io.Writer, src blob.Reader, from, to string) error
-	// TranscodeFrame writes one frame, stored in syntax from, to w in
-	// syntax to; info describes the pixels.
-	TranscodeFrame(ctx context.Context, w io.Writer, frame []byte, info FrameInfo, from, to string) error
-}
-
-// FrameInfo describes the pixels of a frame, for a Transcoder.
+// FrameInfo describes the pixels of a frame (Image Pixel module).
 type FrameInfo struct {
 	Rows, Columns, SamplesPerPixel int
 	BitsAllocated, BitsStored      int
@@ -230,12 +215,12 @@ func (s *Service) copyBlob(ctx context.Context, w io.Writer, rec *index.Instance
 }
 
 func (s *Service) transcodeInstance(ctx context.Context, w io.Writer, rec *index.InstanceRecord, ts string) error {
-	br, err := s.arch.Blobs().Open(ctx, rec.Instance.BlobKey)
+	f, br, err := s.readHeader(ctx, rec)
 	if err != nil {
-		return fmt.Errorf("dicomweb: open %s: %w", rec.Instance.SOPInstanceUID, err)
+		return err
 	}
 	defer br.Close()
-	return s.opts.Transcoder.TranscodeInstance(ctx, w, br, rec.Instance.TransferSyntaxUID, ts)
+	return s.opts.Transcoder.TranscodeInstance(ctx, w, f, br, ts)
 }
 
 // multipartWriter writes a multipart/related response.

@@ -1,0 +1,149 @@
+package dicomweb
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"github.com/lightbox-pacs/lightbox/codec"
+	"github.com/lightbox-pacs/lightbox/dicom"
+	"github.com/lightbox-pacs/lightbox/internal/blob"
+)
+
+// Transcoder converts stored instances and frames to other transfer
+// syntaxes. Without one the service serves stored bytes only and answers
+// 406 to requests for other syntaxes.
+type Transcoder interface {
+	// CanTranscode reports whether data in syntax from can be converted to to.
+	CanTranscode(from, to string) bool
+	// TranscodeInstance writes the Part 10 instance read from src (its
+	// header already parsed as f) to w in syntax to.
+	TranscodeInstance(ctx context.Context, w io.Writer, f *dicom.File, src blob.Reader, to string) error
+	// TranscodeFrame returns frame n (1-based) of the instance parsed as f
+	// in syntax to.
+	TranscodeFrame(ctx context.Context, f *dicom.File, src io.ReaderAt, n int, to string) ([]byte, error)
+}
+
+// CodecTranscoder is the Transcoder over the pixel codec registry
+// (package codec): it decodes any syntax a registered codec handles to
+// Explicit VR Little Endian (native pixels). Which codecs exist depends on
+// what the program imports (codec/all registers every one). Encoding to
+// compressed syntaxes is not offered yet.
+type CodecTranscoder struct {
+	// Limits bound decoded frame sizes; the zero value uses codec's defaults.
+	Limits codec.Limits
+}
+
+var _ Transcoder = CodecTranscoder{}
+
+// CanTranscode implements Transcoder.
+func (c CodecTranscoder) CanTranscode(from, to string) bool {
+	return to == dicom.ExplicitVRLittleEndian && from != to && codec.CanDecode(from)
+}
+
+// TranscodeFrame implements Transcoder.
+func (c CodecTranscoder) TranscodeFrame(ctx context.Context, f *dicom.File, src io.ReaderAt, n int, to string) ([]byte, error) {
+	if !c.CanTranscode(f.TransferSyntax, to) {
+		return nil, fmt.Errorf("dicomweb: cannot convert %s to %s", f.TransferSyntax, to)
+	}
+	px, err := codec.Open(f.Dataset, f.TransferSyntax, src, codec.Options{Limits: c.Limits})
+	if err != nil {
+		return nil, fmt.Errorf("dicomweb: decode: %w", err)
+	}
+	b, _, err := px.Frame(n - 1)
+	if err != nil {
+		return nil, fmt.Errorf("dicomweb: decode frame %d: %w", n, err)
+	}
+	return b, nil
+}
+
+// TranscodeInstance implements Transcoder: it writes the header in
+// Explicit VR Little Endian and streams the decoded frames one by one as
+// native Pixel Data, so that a large multi-frame instance is never held
+// whole in memory.
+func (c CodecTranscoder) TranscodeInstance(ctx context.Context, w io.Writer, f *dicom.File, src blob.Reader, to string) error {
+	if !c.CanTranscode(f.TransferSyntax, to) {
+		return fmt.Errorf("dicomweb: cannot convert %s to %s", f.TransferSyntax, to)
+	}
+	ds := f.Dataset
+	pix := pixelElement(ds)
+	if pix == nil {
+		// No pixels: only the data set encoding changes.
+		return dicom.WriteFile(w, ds, to, dicom.WriteOptions{Bulk: src})
+	}
+	px, err := codec.Open(ds, f.TransferSyntax, src, codec.Options{Limits: c.Limits})
+	if err != nil {
+		return fmt.Errorf("dicomweb: decode: %w", err)
+	}
+	frames := px.NumFrames()
+	first, info, err := px.Frame(0)
+	if err != nil {
+		return fmt.Errorf("dicomweb: decode frame 1: %w", err)
+	}
+	// The header, with the pixel description of what the codec produced.
+	before, after := dicom.NewDataset(), dicom.NewDataset()
+	for _, e := range ds.Elements {
+		switch {
+		case e.Tag == dicom.TagExtendedOffsetTable || e.Tag == dicom.TagExtendedOffsetTableLengths:
+		case e.Tag < pix.Tag:
+			before.Elements = append(before.Elements, e)
+		case e.Tag > pix.Tag:
+			after.Elements = append(after.Elements, e)
+		}
+	}
+	before.Encoding, after.Encoding = ds.Encoding, ds.Encoding
+	before.Set(dicom.NewStringElement(dicom.Tag(0x00280004), dicom.CS, info.PhotometricInterpretation))
+	if info.SamplesPerPixel > 1 {
+		before.Set(usElement(dicom.Tag(0x00280006), uint16(info.PlanarConfiguration)))
+	}
+	opts := dicom.WriteOptions{Bulk: src}
+	if err := dicom.WriteFile(w, before, to, opts); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	size := int64(len(first)) * int64(frames)
+	if size > 0xFFFFFFFE {
+		return fmt.Errorf("dicomweb: %d bytes of native pixel data do not fit in one element", size)
+	}
+	vr := "OW"
+	if info.BitsAllocated <= 8 {
+		vr = "OB"
+	}
+	hdr := binary.LittleEndian.AppendUint16(nil, pix.Tag.Group())
+	hdr = binary.LittleEndian.AppendUint16(hdr, pix.Tag.Element())
+	if pix.Tag != dicom.TagPixelData {
+		vr = pix.VR.String()
+	}
+	hdr = append(hdr, vr...)
+	hdr = append(hdr, 0, 0)
+	hdr = binary.LittleEndian.AppendUint32(hdr, uint32(size+size%2))
+	bw.Write(hdr)
+	bw.Write(first)
+	for i := 1; i < frames; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b, _, err := px.Frame(i)
+		if err != nil {
+			return fmt.Errorf("dicomweb: decode frame %d: %w", i+1, err)
+		}
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+	}
+	if size%2 == 1 {
+		bw.WriteByte(0)
+	}
+	if len(after.Elements) > 0 {
+		if err := dicom.WriteDataset(bw, after, dicom.EncodingExplicitLE, opts); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+func usElement(tag dicom.Tag, v uint16) *dicom.Element {
+	return &dicom.Element{Tag: tag, VR: dicom.US, Value: binary.LittleEndian.AppendUint16(nil, v), Length: 2}
+}
