@@ -129,7 +129,7 @@ async function step(name, fn) {
 const viewerState = (page) => page.evaluate(() => window.lightboxViewer.state());
 
 async function waitReady(page) {
-  await page.waitForFunction(() => window.lightboxViewer?.ready?.() === true, null, { timeout: 30000 });
+  await page.waitForFunction(() => window.lightboxViewer?.ready?.() === true, null, { timeout: 60000 });
 }
 
 async function waitIndex(page, index) {

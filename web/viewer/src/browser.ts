@@ -265,12 +265,13 @@ export function mountBrowser(root: HTMLElement, query: URLSearchParams, navigate
   qido('/studies', qidoParams(query), controller.signal)
     .then((res) => {
       rows = res.items.map(toRow);
-      const capped = rows.length >= MAX_RESULTS || res.warning !== '';
+      const capped = rows.length >= MAX_RESULTS || /exceeds|additional results/i.test(res.warning);
       status.textContent =
         rows.length === 0
           ? 'No studies match.'
           : `${rows.length} ${rows.length === 1 ? 'study' : 'studies'}` +
             (capped ? ` (only the first ${rows.length} are shown: narrow the search)` : '');
+      if (res.warning) status.title = res.warning;
       status.dataset.count = String(rows.length);
       render();
     })
