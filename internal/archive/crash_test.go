@@ -21,6 +21,8 @@ import (
 	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/internal/blob"
 	blobfs "github.com/lightbox-pacs/lightbox/internal/blob/fs"
+	"github.com/lightbox-pacs/lightbox/internal/index"
+	"github.com/lightbox-pacs/lightbox/internal/index/postgres"
 	"github.com/lightbox-pacs/lightbox/internal/index/sqlite"
 	"github.com/lightbox-pacs/lightbox/internal/testenv"
 )
@@ -32,7 +34,18 @@ const (
 	crashChildEnv = "LIGHTBOX_ARCHIVE_CRASH_CHILD"
 	crashDirEnv   = "LIGHTBOX_ARCHIVE_CRASH_DIR"
 	crashFilesEnv = "LIGHTBOX_ARCHIVE_CRASH_TEMPLATES"
+	crashPGEnv    = "LIGHTBOX_ARCHIVE_CRASH_PG" // "DSN schema" for a PostgreSQL index
 )
+
+// openCrashIndex opens the index of a crash-test archive: SQLite in dir,
+// or the PostgreSQL schema named by pg ("DSN schema").
+func openCrashIndex(ctx context.Context, dir, pg string) (index.Index, error) {
+	if pg == "" {
+		return sqlite.Open(ctx, filepath.Join(dir, "index.db"), sqlite.Options{})
+	}
+	dsn, schema, _ := strings.Cut(pg, " ")
+	return postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
+}
 
 // crashChild stores synthetic instances from 4 goroutines until killed,
 // printing "SOP-UID SHA256" on stdout for each acknowledged one (one write
@@ -45,7 +58,7 @@ func crashChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	idx, err := sqlite.Open(ctx, filepath.Join(dir, "index.db"), sqlite.Options{})
+	idx, err := openCrashIndex(ctx, dir, os.Getenv(crashPGEnv))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -95,6 +108,21 @@ func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test skipped in -short mode")
 	}
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			pg := ""
+			rounds := 5
+			if be.name == "postgres" {
+				dsn, schema := pgSchema(t)
+				pg = dsn + " " + schema
+				rounds = 3
+			}
+			crashRounds(t, pg, rounds)
+		})
+	}
+}
+
+func crashRounds(t *testing.T, pg string, rounds int) {
 	corpus := testenv.CorpusDir(t)
 	templates := strings.Join([]string{
 		filepath.Join(corpus, "ct/ct-693-bitsstored-mismatch.dcm"),
@@ -103,10 +131,9 @@ func TestCrashRecovery(t *testing.T) {
 	dir := t.TempDir()
 	acked := map[string]string{} // SOP Instance UID -> SHA-256 of the last acknowledged version
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	const rounds = 5
 	for round := range rounds {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"=1", crashDirEnv+"="+dir, crashFilesEnv+"="+templates)
+		cmd.Env = append(os.Environ(), crashChildEnv+"=1", crashDirEnv+"="+dir, crashFilesEnv+"="+templates, crashPGEnv+"="+pg)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.StdoutPipe()
@@ -153,7 +180,7 @@ func TestCrashRecovery(t *testing.T) {
 			t.Fatalf("round %d: child was not killed (%v): %s", round, err, stderr.String())
 		}
 		t.Logf("round %d: killed after %d acknowledgements (%d acknowledged in all)", round, got, len(acked))
-		verifyAfterCrash(t, dir, acked)
+		verifyAfterCrash(t, dir, pg, acked)
 	}
 	if len(acked) == 0 {
 		t.Fatal("the child acknowledged nothing")
@@ -169,14 +196,14 @@ func record(acked map[string]string, line string) {
 // verifyAfterCrash reopens the stores the child left and checks that every
 // acknowledged instance is indexed and intact, that no row lacks its blob,
 // and that every visible blob is a whole instance.
-func verifyAfterCrash(t *testing.T, dir string, acked map[string]string) {
+func verifyAfterCrash(t *testing.T, dir, pg string, acked map[string]string) {
 	t.Helper()
 	ctx := context.Background()
 	bs, err := blobfs.Open(filepath.Join(dir, "blobs"), blobfs.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := sqlite.Open(ctx, filepath.Join(dir, "index.db"), sqlite.Options{})
+	idx, err := openCrashIndex(ctx, dir, pg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,5 +255,5 @@ func verifyAfterCrash(t *testing.T, dir string, acked map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("index %d rows, %d blobs, %d orphans (committed but never acknowledged)", rep.Rows, rep.Blobs, orphans)
+	t.Logf("index %d rows, %d blobs, %d orphans (committed but never indexed, or replaced versions whose delete was cut short)", rep.Rows, rep.Blobs, orphans)
 }
