@@ -30,35 +30,48 @@ type Window struct {
 // Fraction maps a modality value x through the window to [0, 1] following
 // PS3.3 C.11.2.1.2.1 (LINEAR), C.11.2.1.3.2 (LINEAR_EXACT) and
 // C.11.2.1.3.1 (SIGMOID), with ymin = 0 and ymax = 1.
-func (w Window) Fraction(x float64) float64 {
+func (w Window) Fraction(x float64) float64 { return w.fraction()(x) }
+
+// fraction returns Fraction with the function chosen and its constants
+// computed once, for building tables.
+func (w Window) fraction() voiFunc {
 	c, wd := w.Center, w.Width
 	switch strings.ToUpper(w.Function) {
 	case FunctionSigmoid:
 		if wd <= 0 {
-			return step(x > c)
+			return func(x float64) float64 { return step(x > c) }
 		}
-		return 1 / (1 + math.Exp(-4*(x-c)/wd))
+		k := -4 / wd
+		return func(x float64) float64 { return 1 / (1 + math.Exp(k*(x-c))) }
 	case FunctionLinearExact:
-		switch {
-		case wd <= 0:
-			return step(x > c)
-		case x <= c-wd/2:
-			return 0
-		case x > c+wd/2:
-			return 1
+		if wd <= 0 {
+			return func(x float64) float64 { return step(x > c) }
 		}
-		return (x-c)/wd + 0.5
+		lo, hi := c-wd/2, c+wd/2
+		return func(x float64) float64 {
+			switch {
+			case x <= lo:
+				return 0
+			case x > hi:
+				return 1
+			}
+			return (x-c)/wd + 0.5
+		}
 	default:
-		if wd < 1 {
-			wd = 1 // PS3.3: Window Width shall be >= 1 for LINEAR
+		wd = max(wd, 1) // PS3.3: Window Width shall be >= 1 for LINEAR
+		lo, hi, c0 := c-0.5-(wd-1)/2, c-0.5+(wd-1)/2, c-0.5
+		if wd == 1 {
+			return func(x float64) float64 { return step(x > lo) }
 		}
-		switch {
-		case x <= c-0.5-(wd-1)/2:
-			return 0
-		case x > c-0.5+(wd-1)/2:
-			return 1
+		return func(x float64) float64 {
+			switch {
+			case x <= lo:
+				return 0
+			case x > hi:
+				return 1
+			}
+			return (x-c0)/(wd-1) + 0.5
 		}
-		return (x-(c-0.5))/(wd-1) + 0.5
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/lightbox-pacs/lightbox/codec"
 	"github.com/lightbox-pacs/lightbox/dicom"
@@ -49,7 +50,11 @@ func (f Frame) check() error {
 	if p.Float && p.BitsAllocated < 32 {
 		return fmt.Errorf("%w: float samples of %d bits", ErrUnsupported, p.BitsAllocated)
 	}
-	need := (int64(p.Rows)*int64(p.Columns)*int64(p.SamplesPerPixel)*int64(p.BitsAllocated) + 7) / 8
+	samples := int64(p.SamplesPerPixel)
+	if p.SamplesPerPixel == 3 && strings.HasSuffix(p.PhotometricInterpretation, "_422") {
+		samples = 2 // may still be subsampled (upsampledChroma expands it)
+	}
+	need := (int64(p.Rows)*int64(p.Columns)*samples*int64(p.BitsAllocated) + 7) / 8
 	if int64(len(f.Data)) < need {
 		return fmt.Errorf("imaging: frame has %d bytes, %dx%dx%d samples of %d bits need %d",
 			len(f.Data), p.Columns, p.Rows, p.SamplesPerPixel, p.BitsAllocated, need)

@@ -90,6 +90,8 @@ var goldenCases = []goldenCase{
 	{name: "us-ybr-full-422", file: "us/esaote-us-ybr-full-422.dcm"},
 	{name: "sc-ybr-full-422", file: "sc/sc-ybr-full-422.dcm"},
 	{name: "sc-rgb-pattern", file: "sc/testpattern-rgb.dcm"},
+	{name: "sc-rgb-planar", file: "sc/imagej-color-3mb.dcm"},
+	{name: "sc-rgb-planar-rle", file: "sc/milvue-ai-sc-rle.dcm", tool: "dcmj2pnm"},
 	{name: "sc-rgb16", file: "sc/sc-rgb16-2frame.dcm", frame: 1, dcmtk: []string{"+F", "2"}},
 	{name: "sc-rgb16-big-endian", file: "sc/sc-rgb16-evrbe.dcm"},
 	{name: "us-rgb-16bit-depth", file: "us/us-rgb-esopecho.dcm", opts: Options{Depth: 16}, dcmtk: []string{"+on2"}, depth: 16},
@@ -100,7 +102,8 @@ var goldenCases = []goldenCase{
 	// without the attribute (TestPaddingBlack covers padding).
 	{name: "mr-rle", file: "mr/ge-mr3-rle.dcm", tool: "dcmj2pnm", modify: []string{"-e", "(0028,0120)"}, modifiedInput: true, dcmtk: []string{"+Wi", "1"}},
 	{name: "sc-mono16-rle", file: "sc/leadtools-mono16-rle.dcm", tool: "dcmj2pnm", opts: Options{VOI: VOIMinMax}, dcmtk: []string{"+Wm"}},
-	{name: "us-rle-ybr-planar", file: "us/mindray-us-rle-ybr-full.dcm", tool: "dcmj2pnm", tol: 2},
+	{name: "us-rle-ybr-planar", file: "us/mindray-us-rle-ybr-full.dcm", tool: "dcmj2pnm", tol: 2}, // DCMTK's YCbCr truncation, as above
+	{name: "us-rle-ybr-planar-pydicom", file: "us/mindray-us-rle-ybr-full.dcm", pydicom: "ybr"},
 	{name: "us-rle-rgb", file: "us/ge-us1-rle.dcm", tool: "dcmj2pnm"},
 	{name: "us-palette-rle-multiframe", file: "multiframe/us-palette-10f-rle.dcm", frame: 4, tool: "dcmj2pnm"},
 	{name: "xa-rle", file: "xa-rf/xa1-rle.dcm", tool: "dcmj2pnm", opts: Options{VOI: VOIMinMax}, dcmtk: []string{"+Wm"}},

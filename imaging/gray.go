@@ -60,14 +60,14 @@ func selectVOI(d *Display, opts Options, minmax, absRange func() (lo, hi float64
 		if win.Function == "" && len(d.Windows) > 0 {
 			win.Function = d.Windows[0].Function
 		}
-		return win.Fraction, nil
+		return win.fraction(), nil
 	}
 	i := opts.VOIIndex
 	useWindow := func() (voiFunc, error) {
 		if i < 0 || i >= len(d.Windows) {
 			return nil, fmt.Errorf("%w: window %d of %d", ErrNoVOI, i+1, len(d.Windows))
 		}
-		return d.Windows[i].Fraction, nil
+		return d.Windows[i].fraction(), nil
 	}
 	useLUT := func() (voiFunc, error) {
 		if i < 0 || i >= len(d.VOILUTs) {
@@ -99,7 +99,7 @@ func selectVOI(d *Display, opts Options, minmax, absRange func() (lo, hi float64
 	if !ok {
 		lo, hi = 0, 0
 	}
-	return MinMaxWindow(lo, hi).Fraction, nil
+	return MinMaxWindow(lo, hi).fraction(), nil
 }
 
 // MinMaxWindow returns the LINEAR window that maps lo to black and hi to

@@ -3,6 +3,7 @@ package imaging
 import (
 	"encoding/binary"
 	"errors"
+	"image"
 	"math"
 	"slices"
 	"testing"
@@ -372,5 +373,87 @@ func TestRenderErrors(t *testing.T) {
 		if err == nil || tc.want != nil && !errors.Is(err, tc.want) {
 			t.Errorf("%s: error %v, want %v", tc.name, err, tc.want)
 		}
+	}
+}
+
+func TestColorConversions(t *testing.T) {
+	frame := func(pi string, bits, stored int, samples ...int) Frame {
+		data := make([]byte, 0, len(samples)*bits/8)
+		for _, v := range samples {
+			if bits == 16 {
+				data = binary.LittleEndian.AppendUint16(data, uint16(v))
+			} else {
+				data = append(data, byte(v))
+			}
+		}
+		f := grayFrame(len(samples)/3, 1, false)
+		f.Data = data
+		f.Info.PhotometricInterpretation, f.Info.SamplesPerPixel = pi, 3
+		f.Info.BitsAllocated, f.Info.BitsStored, f.Info.HighBit = bits, stored, stored-1
+		return f
+	}
+	for _, tc := range []struct {
+		name string
+		f    Frame
+		want []uint8 // RGB triples
+	}{
+		{"rgb", frame("RGB", 8, 8, 1, 2, 3), []uint8{1, 2, 3}},
+		{"rgb 12 of 16 bits", frame("RGB", 16, 12, 4095, 2048, 0), []uint8{255, 128, 0}},
+		// BT.601 full range: grey, white, and pure red (Y 76.245, Cb 84.972,
+		// Cr 255.5 rounded).
+		{"ybr full", frame("YBR_FULL", 8, 8, 128, 128, 128, 255, 128, 128, 76, 85, 255), []uint8{128, 128, 128, 255, 255, 255, 254, 0, 0}},
+		{"ybr ict", frame("YBR_ICT", 8, 8, 255, 128, 128), []uint8{255, 255, 255}},
+		// Studio range: Y 16 is black, 235 white.
+		{"ybr partial 420", frame("YBR_PARTIAL_420", 8, 8, 16, 128, 128, 235, 128, 128), []uint8{0, 0, 0, 255, 255, 255}},
+		// RGB (200,100,50) under the JPEG 2000 reversible transform.
+		{"ybr rct", frame("YBR_RCT", 8, 8, 112, 78, 228), []uint8{200, 100, 50}},
+	} {
+		img, err := Render(newDS(), tc.f, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got []uint8
+		for i, v := range img.(*image.RGBA).Pix {
+			if i%4 != 3 {
+				got = append(got, v)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// YBR_PARTIAL_422 handed over as stored: Y1 Y2 Cb Cr for two pixels.
+	f := frame("YBR_PARTIAL_422", 8, 8, 16, 235, 128, 128, 0, 0)
+	f.Data = f.Data[:4]
+	f.Info.Columns = 2
+	img, err := Render(newDS(), f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := img.(*image.RGBA).Pix; !slices.Equal(got, []uint8{0, 0, 0, 255, 255, 255, 255, 255}) {
+		t.Errorf("subsampled YBR_PARTIAL_422: %v", got)
+	}
+}
+
+func TestStoredLayout(t *testing.T) {
+	// 12 bits stored at high bit 13 (shifted by 2), signed; garbage in the
+	// other bits is dropped.
+	f := grayFrame(3, 1, true)
+	f.Info.BitsStored, f.Info.HighBit = 12, 13
+	for i, raw := range []uint16{0x8000 | 0x7FF<<2 | 1, 0x800 << 2, 0} {
+		binary.LittleEndian.PutUint16(f.Data[2*i:], raw)
+	}
+	l := layoutOf(f.Info)
+	for i, want := range []int64{2047, -2048, 0} {
+		if got := l.value(sample(f.Data, 16, i)); got != want {
+			t.Errorf("sample %d: %d, want %d", i, got, want)
+		}
+	}
+	img, err := Render(newDS(), f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := grayLevels(img); !slices.Equal(got, []int{255, 0, 128}) {
+		t.Errorf("levels %v", got)
 	}
 }
