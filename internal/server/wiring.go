@@ -12,6 +12,7 @@ import (
 	"github.com/lightbox-pacs/lightbox/internal/api"
 	"github.com/lightbox-pacs/lightbox/internal/dicomweb"
 	"github.com/lightbox-pacs/lightbox/internal/version"
+	"github.com/lightbox-pacs/lightbox/internal/webui"
 )
 
 // buildListeners assembles the services the configuration enables.
@@ -43,6 +44,7 @@ func (s *Server) httpHandler() http.Handler {
 			return api.StorageInfo{Backend: "fs", Location: s.cfg.BlobDir()}, nil
 		},
 	}))
+	mux.Handle("/", webui.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]string{"status": "ok", "version": version.String(), "ae_title": s.cfg.AETitle})
