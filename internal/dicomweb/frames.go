@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lightbox-pacs/lightbox/codec"
 	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/internal/blob"
 	"github.com/lightbox-pacs/lightbox/internal/index"
@@ -133,16 +134,31 @@ type frameSource struct {
 	groups [][]int
 	// encapsulated with an Extended Offset Table: byte ranges per frame
 	eot [][2]int64
+	// px locates encapsulated frames when the codec package can
+	px *codec.Pixels
 }
 
-// newFrameSource prepares frame extraction for the instance.
+// newFrameSource prepares frame extraction for the instance. Encapsulated
+// frames are located by the codec package (offset tables, fragments,
+// codestream markers) when it knows the syntax, and otherwise here.
 func newFrameSource(f *dicom.File, src io.ReaderAt) (*frameSource, error) {
+	return newFrameSourceWith(f, src, true)
+}
+
+func newFrameSourceWith(f *dicom.File, src io.ReaderAt, useCodec bool) (*frameSource, error) {
 	ds := f.Dataset
 	pix := pixelElement(ds)
 	if pix == nil {
 		return nil, errorf(http.StatusNotFound, "the instance has no pixel data")
 	}
 	fs := &frameSource{f: f, src: src, pix: pix, info: pixelInfo(ds), frames: numberOfFrames(ds), ts: f.TransferSyntax}
+	if pix.IsEncapsulated() && useCodec {
+		if px, err := codec.Open(ds, f.TransferSyntax, src, codec.Options{}); err == nil {
+			fs.px = px
+			fs.frames = px.NumFrames()
+			return fs, nil
+		}
+	}
 	if !pix.IsEncapsulated() {
 		if fs.frameBits() <= 0 {
 			return nil, errorf(http.StatusNotFound, "the instance's Rows, Columns or Bits Allocated are missing; frames cannot be delimited")
@@ -271,6 +287,13 @@ func (fs *frameSource) frame(n int) ([]byte, error) {
 			buf = shiftBits(buf, int(shift), int((bits+7)/8))
 		}
 		return buf, nil
+	}
+	if fs.px != nil {
+		b, err := fs.px.RawFrame(n - 1)
+		if err != nil {
+			return nil, fmt.Errorf("dicomweb: read frame %d: %w", n, err)
+		}
+		return b, nil
 	}
 	if fs.eot != nil {
 		r := fs.eot[n-1]

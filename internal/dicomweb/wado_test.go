@@ -369,3 +369,42 @@ func rleFrame(t *testing.T, b []byte) {
 
 // compile-time use of io for helpers kept here.
 var _ = io.EOF
+
+// TestFrameLocationAgreesWithCodec checks that this package's own frame
+// delimiting (used when no codec knows the syntax) finds the same frames
+// as the codec package, on every encapsulated multi-frame corpus file.
+func TestFrameLocationAgreesWithCodec(t *testing.T) {
+	n := 0
+	for _, rel := range corpusFiles(t, "multiframe", "transfer-syntax", "us") {
+		data, f := readCorpus(t, rel)
+		pix := pixelElement(f.Dataset)
+		if pix == nil || !pix.IsEncapsulated() {
+			continue
+		}
+		withCodec, err1 := newFrameSourceWith(f, bytes.NewReader(data), true)
+		own, err2 := newFrameSourceWith(f, bytes.NewReader(data), false)
+		if err1 != nil || err2 != nil {
+			t.Logf("%s: codec %v, own %v", rel, err1, err2)
+			continue
+		}
+		if withCodec.px == nil {
+			continue
+		}
+		n++
+		if withCodec.frames != own.frames {
+			t.Errorf("%s: %d frames by codec, %d here", rel, withCodec.frames, own.frames)
+			continue
+		}
+		for i := 1; i <= own.frames; i++ {
+			a, _ := withCodec.frame(i)
+			b, err := own.frame(i)
+			if err != nil || !bytes.Equal(a, b) {
+				t.Errorf("%s frame %d: differs (%d vs %d bytes, %v)", rel, i, len(a), len(b), err)
+				break
+			}
+		}
+	}
+	if n < 5 {
+		t.Errorf("only %d files compared", n)
+	}
+}
