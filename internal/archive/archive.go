@@ -289,7 +289,10 @@ func (p *pending) finish(err error) {
 // Store reads one Part 10 instance from r and stores it byte for byte. It
 // returns once the bytes and the index row are durable, or with a
 // *RejectError (nothing stored) when the input is not a storable instance,
-// or with another error when storing failed (nothing acknowledged).
+// or with another error when storing failed (nothing acknowledged). A
+// protocol that delivers bare data sets puts a FileMetaHeader in front.
+// ctx bounds the receiving; once the instance is handed to the committer
+// Store waits for its batch (milliseconds) whatever ctx says.
 func (a *Archive) Store(ctx context.Context, r io.Reader, meta IngestMeta) (Result, error) {
 	a.active.Add(1)
 	defer a.active.Add(-1)

@@ -126,9 +126,13 @@ func tempFiles(t testing.TB, root string) []string {
 	return out
 }
 
+func corpusPath(t testing.TB, rel string) string {
+	return filepath.Join(testenv.CorpusDir(t), rel)
+}
+
 func readCorpus(t testing.TB, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.CorpusDir(t), rel))
+	b, err := os.ReadFile(corpusPath(t, rel))
 	if err != nil {
 		t.Fatal(err)
 	}
