@@ -105,3 +105,35 @@ func BenchmarkThumbnail(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkEncode(b *testing.B) {
+	f, src, fr := benchFrame(b, "ct/siemens-ct-issue141.dcm")
+	gray, err := Render(f.Dataset, fr, Options{Source: src})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gray16, err := Render(f.Dataset, fr, Options{Source: src, Depth: 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for _, tc := range []struct {
+		name string
+		enc  func() error
+	}{
+		{"PNG8-512", func() error { return EncodePNG(&buf, gray) }},
+		{"PNG8-512-stdlib", func() error { return pngEncoder.Encode(&buf, gray) }},
+		{"PNG16-512", func() error { return EncodePNG(&buf, gray16) }},
+		{"JPEG-512", func() error { return EncodeJPEG(&buf, gray, 90) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				buf.Reset()
+				if err := tc.enc(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(buf.Len()), "bytes")
+		})
+	}
+}

@@ -17,15 +17,17 @@ const (
 // DefaultJPEGQuality is the quality EncodeJPEG uses for quality <= 0.
 const DefaultJPEGQuality = 90
 
-// pngEncoder favours speed: rendered medical images compress only a few
-// percent better at higher levels, at several times the cost.
+// pngEncoder encodes the image types writePNGFast does not know, favouring
+// speed: rendered medical images compress only a few percent better at
+// higher levels, at several times the cost.
 var pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed}
 
 // EncodePNG writes img as PNG: 8-bit for *image.Gray and *image.RGBA, 16-bit
-// for *image.Gray16 and *image.RGBA64 (the standard library picks the
-// depth from the image type).
+// for *image.Gray16 and *image.RGBA64, RGBA images as RGB (Render's are
+// opaque). Those four types go through a fixed-filter writer (png.go);
+// other images through image/png.
 func EncodePNG(w io.Writer, img image.Image) error {
-	if err := pngEncoder.Encode(w, img); err != nil {
+	if err := writePNGFast(w, img); err != nil {
 		return fmt.Errorf("imaging: encode PNG: %w", err)
 	}
 	return nil

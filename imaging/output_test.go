@@ -249,3 +249,31 @@ func TestTo8Bit(t *testing.T) {
 		t.Errorf("16-bit render reduced to 8 bits vs 8-bit render: %v %v", stats, err)
 	}
 }
+
+func TestPNGWriter(t *testing.T) {
+	// The fixed-filter writer must round-trip every image type Render
+	// returns, through the standard library's decoder, odd sizes included.
+	imgs := []image.Image{
+		renderCorpus(t, "ct/siemens-ct-issue141.dcm", 0, Options{}),
+		renderCorpus(t, "ct/siemens-ct-issue141.dcm", 0, Options{Depth: 16, Width: 101, Height: 77}),
+		renderCorpus(t, "us/us-rgb-esopecho.dcm", 0, Options{}),
+		renderCorpus(t, "us/philips-us-palette.dcm", 0, Options{Depth: 16, Width: 333}),
+		renderCorpus(t, "sc/sc-rgb-3x3-odd.dcm", 0, Options{}),
+		image.NewNRGBA(image.Rect(0, 0, 3, 2)), // falls back to image/png
+		image.NewRGBA(image.Rect(0, 0, 3, 2)),  // transparent: image/png keeps alpha
+	}
+	for _, img := range imgs {
+		var buf bytes.Buffer
+		if err := EncodePNG(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		out, err := png.Decode(&buf)
+		if err != nil {
+			t.Fatalf("%T %v: %v", img, img.Bounds(), err)
+		}
+		stats, err := compareImages(out, img, 16, 0)
+		if err != nil || stats.maxDiff != 0 {
+			t.Errorf("%T %v: round trip %v %v", img, img.Bounds(), stats, err)
+		}
+	}
+}
