@@ -435,6 +435,20 @@ func TestColorConversions(t *testing.T) {
 	}
 }
 
+func TestUnknownPhotometricIsGrey(t *testing.T) {
+	for _, pi := range []string{"", "MONOCHROME", "RGB"} {
+		f := grayFrame(2, 1, false, 0, 100)
+		f.Info.PhotometricInterpretation = pi
+		img, err := Render(newDS(), f, Options{})
+		if err != nil {
+			t.Fatalf("%q: %v", pi, err)
+		}
+		if got := grayLevels(img); !slices.Equal(got, []int{0, 255}) {
+			t.Errorf("%q: levels %v", pi, got)
+		}
+	}
+}
+
 func TestStoredLayout(t *testing.T) {
 	// 12 bits stored at high bit 13 (shifted by 2), signed; garbage in the
 	// other bits is dropped.

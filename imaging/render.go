@@ -85,7 +85,11 @@ func render(ds *dicom.Dataset, f Frame, opts Options) (*raster, error) {
 	p := f.Info
 	var r *raster
 	var err error
-	switch pi := strings.ToUpper(strings.TrimSpace(p.PhotometricInterpretation)); pi {
+	pi := strings.ToUpper(strings.TrimSpace(p.PhotometricInterpretation))
+	if p.SamplesPerPixel == 1 && pi != "MONOCHROME1" && pi != "PALETTE COLOR" {
+		pi = "MONOCHROME2" // missing or unknown (ACR-NEMA "MONOCHROME", ...): grey
+	}
+	switch pi {
 	case "MONOCHROME1", "MONOCHROME2":
 		var d *Display
 		if d, err = ReadDisplay(ds, f.Index, p.PixelRepresentation == 1, opts.Source); err != nil {
