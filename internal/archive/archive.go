@@ -36,6 +36,7 @@
 package archive
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -371,13 +372,23 @@ func (a *Archive) receive(ctx context.Context, r io.Reader, w blob.Writer, key s
 		size = -1
 	}
 	src := &sourceReader{r: r}
-	sink := &sinkWriter{w: w, h: sha256.New()}
+	// The parser reads in small pieces; buffer them into large writes.
+	bw := writeBuffers.Get().(*bufio.Writer)
+	bw.Reset(w)
+	defer func() {
+		bw.Reset(nil)
+		writeBuffers.Put(bw)
+	}()
+	sink := &sinkWriter{w: bw, h: sha256.New()}
 	tee := io.TeeReader(src, sink)
 	f, perr := dicom.Read(tee, size, dicom.ReadOptions{})
 	if perr == nil {
 		// The reader stops at the end of the data set; keep whatever
 		// follows (it is part of what was received).
 		_, perr = io.Copy(io.Discard, tee)
+	}
+	if err := bw.Flush(); err != nil && sink.err == nil {
+		sink.err = err
 	}
 	switch {
 	case sink.err != nil:
@@ -698,6 +709,10 @@ func newKey() (string, error) {
 	}
 	return hex.EncodeToString(b[:]), nil
 }
+
+// writeBuffers hold the write buffers between the parser and the blob
+// writers.
+var writeBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 256<<10) }}
 
 // sourceReader remembers the input's own read errors, so that they are not
 // mistaken for a malformed instance.
