@@ -129,11 +129,14 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 func TestBrowse(t *testing.T) {
-	fx := newFixture(t, Options{}, "series")
+	fx := newFixture(t, Options{Storage: DirStorage("fs", t.TempDir())}, "series")
 	var sys SystemInfo
 	fx.call("GET", "/system", nil, 200, &sys)
-	if sys.Version == "" || sys.IndexBackend != "sqlite" {
+	if sys.Version == "" || sys.IndexBackend != "sqlite" || sys.Storage == nil || sys.Storage.Backend != "fs" {
 		t.Errorf("system: %+v", sys)
+	}
+	if sys.Storage != nil && sys.Storage.TotalBytes == 0 {
+		t.Errorf("storage size unknown: %+v", sys.Storage)
 	}
 	var st Statistics
 	fx.call("GET", "/statistics", nil, 200, &st)
