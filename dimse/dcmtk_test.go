@@ -279,7 +279,7 @@ func TestClientAgainstStorescp(t *testing.T) {
 		if len(want)%2 == 1 {
 			want = append(want, 0) // odd (deflated) data sets go out padded
 		}
-		if gotTS == wantTS && !bytes.Equal(got, want) {
+		if gotTS == wantTS && !needsRewrite(t, f.path) && !bytes.Equal(got, want) {
 			t.Errorf("%s: storescp holds %d bytes, %d sent", f.rel, len(got), len(want))
 		}
 	}

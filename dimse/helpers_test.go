@@ -220,6 +220,17 @@ func datasetBytes(t testing.TB, path string) ([]byte, string) {
 	return b, s.TransferSyntax
 }
 
+// needsRewrite reports whether the file's data set is re-encoded when sent.
+func needsRewrite(t testing.TB, path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := openSeekable(f)
+	return err == nil && s.rewrite
+}
+
 // dialStore associates with addr proposing contexts for the instances.
 func dialFor(t testing.TB, addr string, instances []Instance, mod func(*ClientConfig)) *Client {
 	t.Helper()

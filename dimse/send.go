@@ -38,6 +38,10 @@ type source struct {
 	dataOffset int64
 	// stream is the rest of a non-seekable source, positioned at the data set.
 	stream io.Reader
+	// rewrite is set when the data set must be re-encoded even in its own
+	// syntax: it holds File Meta elements (a second File Meta group some
+	// tools prepend), which a data set must not carry, or it has odd length.
+	rewrite bool
 }
 
 type seekReaderAt interface {
@@ -91,6 +95,18 @@ func openSeekable(r seekReaderAt) (*source, error) {
 	}
 	if v := f.Dataset.String(dicom.TagSOPInstanceUID); v != "" {
 		s.SOPInstanceUID = v
+	}
+	for _, e := range f.Dataset.Elements {
+		if e.Tag.Group() == 0x0002 {
+			s.rewrite = true
+			break
+		}
+	}
+	if (size-s.dataOffset)%2 == 1 && !dicom.IsEncapsulated(f.TransferSyntax) && !encodingOf(f.TransferSyntax).Deflated {
+		// An odd-length native data set (an odd value somewhere): the
+		// writer pads values to even length, where a trailing NUL would
+		// leave the receiver half a tag.
+		s.rewrite = true
 	}
 	s.TransferSyntax = f.TransferSyntax
 	if !dicom.IsEncapsulated(f.TransferSyntax) || f.Dataset.Encoding.Implicit || f.Dataset.Encoding.BigEndian {
@@ -189,7 +205,7 @@ func chooseContext(a *ul.Association, s *source, needSCP bool) (ul.PresentationC
 // writeData writes the data set in ts: the source bytes when ts is the
 // source's syntax, a re-encoding otherwise.
 func (s *source) writeData(w io.Writer, ts string) error {
-	if ts == s.TransferSyntax {
+	if ts == s.TransferSyntax && !s.rewrite {
 		if s.stream != nil {
 			_, err := io.Copy(w, s.stream)
 			return err
@@ -200,10 +216,11 @@ func (s *source) writeData(w io.Writer, ts string) error {
 		_, err := io.Copy(w, s.rs)
 		return err
 	}
-	if !s.canConvert(ts) {
+	if ts != s.TransferSyntax && !s.canConvert(ts) {
 		return fmt.Errorf("dimse: cannot convert %s to %s", s.TransferSyntax, ts)
 	}
 	ds := s.file.Dataset
+	ds.Elements = slices.DeleteFunc(ds.Elements, func(e *dicom.Element) bool { return e.Tag.Group() == 0x0002 })
 	dropGroupLengths(ds)
 	return dicom.WriteDataset(w, ds, encodingOf(ts), dicom.WriteOptions{Bulk: s.ra})
 }

@@ -87,9 +87,12 @@ func TestStoreCorpus(t *testing.T) {
 				t.Errorf("%s: %v", f.rel, err)
 				continue
 			}
-			if res.TransferSyntax == inst.TransferSyntax {
+			if res.TransferSyntax == inst.TransferSyntax && !needsRewrite(t, f.path) {
 				want, _ := datasetBytes(t, f.path)
 				got, _ := datasetBytes(t, store.file(inst.SOPInstanceUID))
+				if len(want)%2 == 1 {
+					want = append(want, 0) // odd (deflated) data sets go out padded
+				}
 				if !bytes.Equal(got, want) {
 					t.Errorf("%s: %d bytes stored differ from the %d sent", f.rel, len(got), len(want))
 				}

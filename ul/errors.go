@@ -53,7 +53,7 @@ func (e *AbortError) Error() string {
 	if e.Local {
 		who = "local"
 	}
-	s := fmt.Sprintf("ul: association aborted (%s, source %s, reason %s)", who, e.Source, e.Reason.describe(e.Source))
+	s := fmt.Sprintf("ul: association aborted (%s; source: %s; reason: %s)", who, e.Source, e.Reason.describe(e.Source))
 	if e.Cause != nil {
 		s += ": " + e.Cause.Error()
 	}

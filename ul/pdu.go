@@ -288,7 +288,7 @@ func (r AbortReason) describe(s AbortSource) string {
 	}
 	switch r {
 	case AbortNotSpecified:
-		return "reason not specified"
+		return "not specified"
 	case AbortUnrecognizedPDU:
 		return "unrecognized PDU"
 	case AbortUnexpectedPDU:
