@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -43,14 +44,17 @@ func (s *Service) metadata(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	base := s.baseURL(r)
-	out, done := jsonWriter(w, r, "application/dicom+json", http.StatusOK)
-	if r.Method == http.MethodHead {
-		return done()
-	}
-	bw := &errWriter{w: out}
-	bw.write([]byte{'['})
+	// The response starts with the first instance's metadata in hand, so
+	// that an unreadable first instance still gives an error status.
+	var bw *errWriter
+	var done func() error
 	err = s.eachMetadata(ctxOf(r), recs, func(i int, js []byte) error {
-		if i > 0 {
+		if i == 0 {
+			var out io.Writer
+			out, done = jsonWriter(w, r, "application/dicom+json", http.StatusOK)
+			bw = &errWriter{w: out}
+			bw.write([]byte{'['})
+		} else {
 			bw.write([]byte{','})
 		}
 		bw.write(expandBase(js, instanceURL(base, &recs[i])))
