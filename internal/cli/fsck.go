@@ -34,7 +34,11 @@ func RunFsck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	deleteOrphans := fl.Bool("delete-orphans", false, "delete blobs no index row points to (older than an hour) and stale temporary files")
 	repair := fl.Bool("repair", false, "rebuild the index from the blobs alone (instances whose delete was interrupted come back)")
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: lightbox fsck [options]\n\nOptions:")
+		fmt.Fprintln(stderr, "Usage: lightbox fsck [options]\n\n"+
+			"Checks that every index row has its blob and every blob its row. --repair\n"+
+			"rebuilds the index from the blobs alone (disaster recovery): stop the server\n"+
+			"first. Instances whose delete was interrupted come back with --repair; when\n"+
+			"the index is intact, --delete-orphans is the cleanup to use instead.\n\nOptions:")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
