@@ -11,14 +11,16 @@ import (
 
 // Benchmarks: rendering a decoded frame (the /rendered work after
 // decoding), the whole path from an open file to PNG/JPEG bytes, and
-// thumbnails. Files: a 512x512 CT, the corpus's large CRs (2140x1760 JPEG
-// 2000 and 2446x2010 JPEG, benchmarked once their codecs are registered)
-// and a 2457x1890 native image that needs no codec.
+// thumbnails. Files: a native 512x512 CT, a native 1024x1024 RT image, the
+// corpus's large CRs (2140x1760 JPEG 2000, 2446x2010 JPEG baseline) and
+// its largest image, a 3062x2394 JPEG lossless mammogram (the compressed
+// ones are skipped until their codecs are registered).
 var benchFiles = []struct{ name, file string }{
 	{"CT512", "ct/siemens-ct-issue141.dcm"},
+	{"RTImage1024", "rt/elekta-rtimage.dcm"},
 	{"CR2140x1760-J2K", "cr-dx/fuji-cr-rg2-j2k-lossy.dcm"},
 	{"CR2446x2010-JPEG", "cr-dx/konica-cr-mono1-jpeg.dcm"},
-	{"Native2457x1890", "ct/hologic-ct-2457x1890.dcm"},
+	{"MG3062x2394-JPEGLL", "mg/ge-mg-senographe-jpegll.dcm"},
 }
 
 // benchFrame opens a corpus file and decodes its first frame, skipping
@@ -50,9 +52,9 @@ func BenchmarkRender(b *testing.B) {
 	}
 }
 
-// BenchmarkRenderedPNG is what a /rendered request costs from an open
-// file: decode the frame, render, encode PNG (JPEG for the large images,
-// as a viewer would ask for them, at 512 px).
+// BenchmarkRenderedEndToEnd is what a /rendered request costs from an
+// open file: decode the frame, render, encode PNG (for images larger than
+// 512 px: JPEG at a 512x512 viewport, as a viewer would ask for them).
 func BenchmarkRenderedEndToEnd(b *testing.B) {
 	for _, bf := range benchFiles {
 		b.Run(bf.name, func(b *testing.B) {

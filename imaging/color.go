@@ -3,6 +3,8 @@ package imaging
 import (
 	"fmt"
 	"io"
+	"math"
+	"strings"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
 )
@@ -67,6 +69,10 @@ func renderColor(f Frame, depth int) (*raster, error) {
 		}
 	case "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_PARTIAL_422", "YBR_PARTIAL_420":
 		m := ybrFull
+		if p.BitsAllocated == 8 && lay.bits == 8 && depth == 8 && !strings.HasPrefix(p.PhotometricInterpretation, "YBR_PARTIAL") {
+			ybrFull8(r.p8, data[:3*n])
+			return r, nil
+		}
 		if p.PhotometricInterpretation == "YBR_PARTIAL_422" || p.PhotometricInterpretation == "YBR_PARTIAL_420" {
 			m = ybrPartial
 		}
@@ -97,6 +103,26 @@ func renderColor(f Frame, depth int) (*raster, error) {
 		return nil, fmt.Errorf("%w: photometric interpretation %q", ErrUnsupported, p.PhotometricInterpretation)
 	}
 	return r, nil
+}
+
+// ybrFull8 converts 8-bit YBR_FULL to RGB with 16.16 fixed-point tables,
+// rounding like the floating-point path.
+func ybrFull8(dst, src []byte) {
+	var rCr, gCb, gCr, bCb [256]int32
+	for i := range 256 {
+		c := float64(i - 128)
+		rCr[i] = int32(math.Round(ybrFull.rCr * c * 65536))
+		gCb[i] = int32(math.Round(ybrFull.gCb * c * 65536))
+		gCr[i] = int32(math.Round(ybrFull.gCr * c * 65536))
+		bCb[i] = int32(math.Round(ybrFull.bCb * c * 65536))
+	}
+	clamp := func(v int32) byte { return byte(min(max((v+32768)>>16, 0), 255)) }
+	for i := 0; i+2 < len(src); i += 3 {
+		y, cb, cr := int32(src[i])<<16, src[i+1], src[i+2]
+		dst[i] = clamp(y + rCr[cr])
+		dst[i+1] = clamp(y + gCb[cb] + gCr[cr])
+		dst[i+2] = clamp(y + bCb[cb])
+	}
 }
 
 func floorDiv4(v int64) int64 { return v >> 2 } // arithmetic shift floors

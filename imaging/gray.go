@@ -194,8 +194,20 @@ func mapSamples16(dst, src []byte, table []uint16, l storedLayout) {
 func (g *grayPipeline) storedRange(f Frame, n int) (float64, float64, bool) {
 	p := f.Info
 	seen := make([]bool, 1<<g.lay.bits)
-	for i := 0; i < n; i++ {
-		seen[g.lay.index(sample(f.Data, p.BitsAllocated, i))] = true
+	switch shift, mask := g.lay.shift, g.lay.mask; p.BitsAllocated {
+	case 8:
+		for _, v := range f.Data[:n] {
+			seen[uint32(v)>>shift&mask] = true
+		}
+	case 16:
+		src := f.Data[:2*n]
+		for i := 0; i < len(src); i += 2 {
+			seen[(uint32(src[i])|uint32(src[i+1])<<8)>>shift&mask] = true
+		}
+	default:
+		for i := 0; i < n; i++ {
+			seen[g.lay.index(sample(f.Data, p.BitsAllocated, i))] = true
+		}
 	}
 	lo, hi, ok := math.Inf(1), math.Inf(-1), false
 	for i, s := range seen {

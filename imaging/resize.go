@@ -93,6 +93,17 @@ func resample[T uint8 | uint16](dst, src []T, sw, sh, dw, dh, ch int) {
 	tmp := make([]float32, dw*sh*ch)
 	for y := 0; y < sh; y++ {
 		srow, trow := src[y*sw*ch:(y+1)*sw*ch], tmp[y*dw*ch:(y+1)*dw*ch]
+		if ch == 1 { // grey: the common case, without the channel loop
+			for x, wts := range hw.w {
+				s := srow[hw.start[x]:]
+				var acc float32
+				for k, wt := range wts {
+					acc += wt * float32(s[k])
+				}
+				trow[x] = acc
+			}
+			continue
+		}
 		for x := 0; x < dw; x++ {
 			s0, wts := hw.start[x]*ch, hw.w[x]
 			for c := 0; c < ch; c++ {
