@@ -416,11 +416,14 @@ func TestConcurrentDuplicates(t *testing.T) {
 type countingIndex struct {
 	index.Index
 	batches, records atomic.Int64
+	nanos            atomic.Int64 // time spent in InsertBatch
 }
 
 func (c *countingIndex) InsertBatch(ctx context.Context, recs []index.InstanceRecord) ([]index.InsertResult, error) {
 	c.batches.Add(1)
 	c.records.Add(int64(len(recs)))
+	start := time.Now()
+	defer func() { c.nanos.Add(int64(time.Since(start))) }()
 	return c.Index.InsertBatch(ctx, recs)
 }
 

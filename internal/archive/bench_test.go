@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lightbox-pacs/lightbox/internal/blob"
 	blobfs "github.com/lightbox-pacs/lightbox/internal/blob/fs"
 )
 
@@ -25,7 +26,7 @@ func BenchmarkIngest(b *testing.B) {
 	s := newSynth(b, "ct/ct-693-bitsstored-mismatch.dcm")
 	for _, be := range backends(b) {
 		for _, nosync := range []bool{false, true} {
-			for _, writers := range []int{1, 4} {
+			for _, writers := range []int{1, 4, 16} {
 				name := fmt.Sprintf("%s/writers=%d", be.name, writers)
 				if nosync {
 					name += "/nosync"
@@ -38,10 +39,11 @@ func BenchmarkIngest(b *testing.B) {
 
 func benchIngest(b *testing.B, be backend, s *synth, writers int, nosync bool) {
 	dir := b.TempDir()
-	bs, err := blobfs.Open(filepath.Join(dir, "blobs"), blobfs.Options{NoSync: nosync})
+	fsStore, err := blobfs.Open(filepath.Join(dir, "blobs"), blobfs.Options{NoSync: nosync})
 	if err != nil {
 		b.Fatal(err)
 	}
+	bs := &timedBlobs{Store: fsStore}
 	idx := &countingIndex{Index: be.open(b, dir)}
 	defer idx.Close()
 	a := New(bs, idx, Options{})
@@ -83,5 +85,19 @@ func benchIngest(b *testing.B, be backend, s *synth, writers int, nosync bool) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "instances/s")
 	if n := idx.batches.Load(); n > 0 {
 		b.ReportMetric(float64(idx.records.Load())/float64(n), "instances/batch")
+		b.ReportMetric(float64(idx.nanos.Load())/1e6/float64(n), "index-ms/batch")
+		b.ReportMetric(float64(bs.nanos.Load())/1e6/float64(n), "blob-ms/batch")
 	}
+}
+
+// timedBlobs is the filesystem store, timing its batch commits.
+type timedBlobs struct {
+	*blobfs.Store
+	nanos atomic.Int64
+}
+
+func (t *timedBlobs) CommitBatch(ws []blob.Writer) []error {
+	start := time.Now()
+	defer func() { t.nanos.Add(int64(time.Since(start))) }()
+	return t.Store.CommitBatch(ws)
 }
