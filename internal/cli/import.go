@@ -62,7 +62,7 @@ func RunImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fl.SetOutput(stderr)
 	var sf storeFlags
 	sf.register(fl)
-	workers := fl.Int("workers", 4, "files imported in parallel")
+	workers := fl.Int("workers", 8, "files imported in parallel (more workers share more fsyncs)")
 	dups := fl.String("duplicates", "keep-first", "policy for a known SOP Instance UID with new content: keep-first, replace or reject")
 	ack := fl.Bool("ack", false, "print the SOP Instance UID of each stored instance on stdout as soon as it is durable (the summary goes to stderr)")
 	verbose := fl.Bool("v", false, "list every file with its outcome")
