@@ -69,6 +69,33 @@ func TestResize(t *testing.T) {
 	}
 }
 
+func TestRegion(t *testing.T) {
+	full := renderCorpus(t, "us/us-rgb-esopecho.dcm", 0, Options{}).(*image.RGBA)
+	region := image.Rect(10, 20, 110, 70)
+	got := renderCorpus(t, "us/us-rgb-esopecho.dcm", 0, Options{Region: region}).(*image.RGBA)
+	if got.Bounds() != image.Rect(0, 0, 100, 50) {
+		t.Fatalf("bounds %v", got.Bounds())
+	}
+	stats, err := compareImages(got, full.SubImage(region), 8, 0)
+	if err != nil || stats.maxDiff != 0 {
+		t.Errorf("region differs from the same part of the full render: %v %v", stats, err)
+	}
+	// Clipped to the frame (56x20), then scaled to 28 wide; the file's
+	// Pixel Aspect Ratio 4:3 makes that 28x13.
+	img := renderCorpus(t, "us/us-rgb-esopecho.dcm", 0, Options{Region: image.Rect(200, 100, 400, 300), Width: 28})
+	if img.Bounds().Dx() != 28 || img.Bounds().Dy() != 13 {
+		t.Errorf("clipped and scaled region: %v, want 28x13", img.Bounds())
+	}
+	file, src := corpusFile(t, "us/us-rgb-esopecho.dcm")
+	fr, err := DecodeFrame(file.Dataset, file.TransferSyntax, src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Render(file.Dataset, fr, Options{Region: image.Rect(1000, 1000, 1010, 1010)}); err == nil {
+		t.Error("region outside the frame: no error")
+	}
+}
+
 func TestOverlays(t *testing.T) {
 	// A 3x2 overlay with 2 frames starting at image frame 2, placed at row
 	// 2, column 3 (1-based) of a 4x4 image, so its last column is clipped.

@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	"fmt"
 	"image"
 )
 
@@ -74,4 +75,27 @@ func (r *raster) image() image.Image {
 		}
 		return img
 	}
+}
+
+// crop returns the part of r inside rect (clipped to r), or an error when
+// nothing of rect is inside.
+func (r *raster) crop(rect image.Rectangle) (*raster, error) {
+	rect = rect.Intersect(image.Rect(0, 0, r.w, r.h))
+	if rect.Empty() {
+		return nil, fmt.Errorf("imaging: region outside the %dx%d frame", r.w, r.h)
+	}
+	if rect == image.Rect(0, 0, r.w, r.h) {
+		return r, nil
+	}
+	out := newRaster(rect.Dx(), rect.Dy(), r.ch, r.depth)
+	n := rect.Dx() * r.ch
+	for y := 0; y < rect.Dy(); y++ {
+		off := ((rect.Min.Y+y)*r.w + rect.Min.X) * r.ch
+		if r.depth == 16 {
+			copy(out.p16[y*n:(y+1)*n], r.p16[off:off+n])
+		} else {
+			copy(out.p8[y*n:(y+1)*n], r.p8[off:off+n])
+		}
+	}
+	return out, nil
 }

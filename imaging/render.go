@@ -42,6 +42,10 @@ type Options struct {
 	// PresentationShape overrides the Presentation LUT Shape: "IDENTITY"
 	// or "INVERSE"; empty follows the data set (MONOCHROME1 inverts).
 	PresentationShape string
+	// Region, when not empty, is the part of the frame to show (pixel
+	// coordinates, clipped to the frame), as WADO-RS viewport's source
+	// rectangle; it is cut out before scaling.
+	Region image.Rectangle
 	// Width and Height bound the output size (a viewport): the image is
 	// scaled, keeping its aspect ratio, to the largest size that fits.
 	// Zero leaves a side unbounded; both zero keep the native size.
@@ -111,6 +115,11 @@ func render(ds *dicom.Dataset, f Frame, opts Options) (*raster, error) {
 	}
 	if opts.Overlays {
 		drawOverlays(r, f, ReadOverlays(ds, p.BitsAllocated, opts.Source))
+	}
+	if !opts.Region.Empty() {
+		if r, err = r.crop(opts.Region); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Width > 0 || opts.Height > 0 {
 		w, h := fitSize(r.w, r.h, opts.Width, opts.Height, pixelAspect(ds))
