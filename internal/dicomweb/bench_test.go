@@ -271,9 +271,14 @@ func BenchmarkSTOW(b *testing.B) {
 	for _, mode := range []struct {
 		name            string
 		clients, perReq int
-	}{{"1client-1inst", 1, 1}, {"8clients-1inst", 8, 1}, {"1client-10inst", 1, 10}} {
+		nosync          bool
+	}{
+		{"1client-1inst", 1, 1, false}, {"8clients-1inst", 8, 1, false}, {"1client-10inst", 1, 10, false},
+		// Not durable (blob fsyncs skipped): what the protocol path costs.
+		{"nosync/1client-1inst", 1, 1, true}, {"nosync/8clients-1inst", 8, 1, true},
+	} {
 		b.Run(mode.name, func(b *testing.B) {
-			e := newBenchEnv(b, true, Options{})
+			e := newBenchEnv(b, !mode.nosync, Options{})
 			f, data := loadTemplate(b, "series/toshiba-mr-dti-6slices/0001.dcm")
 			// One template body; each request patches fresh SOP Instance
 			// UIDs in (same length), so every instance is new and durable.

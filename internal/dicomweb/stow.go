@@ -47,7 +47,7 @@ const memSpool = 4 << 20
 
 // stowWorkers is how many parts of one request are stored concurrently
 // (they then share the archive's group commit).
-const stowWorkers = 4
+const stowWorkers = 8
 
 // stowResult is the outcome for one part.
 type stowResult struct {
