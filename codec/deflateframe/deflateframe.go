@@ -66,13 +66,20 @@ func inflate(dst []byte, r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("deflateframe: %w: frame inflates to %d bytes, needs %d: %v", codec.ErrCorrupt, n, len(dst), err)
 	}
-	var extra [2]byte
-	k, err := io.ReadFull(r, extra[:])
-	if k > 1 || k == 1 && extra[0] != 0 {
-		return fmt.Errorf("deflateframe: %w: frame inflates to more than the %d bytes it should", codec.ErrCorrupt, len(dst))
-	}
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("deflateframe: %w: %v", codec.ErrCorrupt, err)
+	// The stream must end here, allowing one zero pad byte: more data is a
+	// frame larger than the header says, no end marker a truncated stream.
+	var extra [1]byte
+	for pad := 0; ; pad++ {
+		k, err := r.Read(extra[:])
+		if k == 1 && (extra[0] != 0 || pad > 0) {
+			return fmt.Errorf("deflateframe: %w: frame inflates to more than the %d bytes it should", codec.ErrCorrupt, len(dst))
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("deflateframe: %w: %v", codec.ErrCorrupt, err)
+		}
 	}
 	return nil
 }
