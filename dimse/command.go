@@ -279,10 +279,17 @@ func DecodeCommand(b []byte) (*Command, error) {
 	c := &Command{Field: CommandField(f)}
 	c.MessageID, _ = us(tagMessageID)
 	c.MessageIDBeingRespondedTo, _ = us(tagMessageIDBeingRespondedTo)
-	c.AffectedSOPClassUID = ds.String(tagAffectedSOPClassUID)
-	c.RequestedSOPClassUID = ds.String(tagRequestedSOPClassUID)
-	c.AffectedSOPInstanceUID = ds.String(tagAffectedSOPInstanceUID)
-	c.RequestedSOPInstanceUID = ds.String(tagRequestedSOPInstanceUID)
+	// UIDs and AE titles are ASCII: take the bytes as they are.
+	raw := func(tag dicom.Tag) string {
+		if e := ds.Get(tag); e != nil {
+			return strings.Trim(string(e.Value), "\x00 ")
+		}
+		return ""
+	}
+	c.AffectedSOPClassUID = raw(tagAffectedSOPClassUID)
+	c.RequestedSOPClassUID = raw(tagRequestedSOPClassUID)
+	c.AffectedSOPInstanceUID = raw(tagAffectedSOPInstanceUID)
+	c.RequestedSOPInstanceUID = raw(tagRequestedSOPInstanceUID)
 	p, _ := us(tagPriority)
 	c.Priority = Priority(p)
 	dst, ok := us(tagCommandDataSetType)
@@ -302,8 +309,8 @@ func DecodeCommand(b []byte) (*Command, error) {
 				dicom.NewTag(binary.LittleEndian.Uint16(e.Value[i:]), binary.LittleEndian.Uint16(e.Value[i+2:])))
 		}
 	}
-	c.MoveDestination = ds.String(tagMoveDestination)
-	c.MoveOriginatorAET = ds.String(tagMoveOriginatorAET)
+	c.MoveDestination = raw(tagMoveDestination)
+	c.MoveOriginatorAET = raw(tagMoveOriginatorAET)
 	c.MoveOriginatorMessageID, _ = us(tagMoveOriginatorMessageID)
 	var so SubOperations
 	var any bool

@@ -112,3 +112,44 @@ func TestServiceOf(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDecodeCommand(f *testing.F) {
+	for _, c := range []*Command{
+		{Field: CEchoRQ, MessageID: 1, AffectedSOPClassUID: VerificationSOPClass},
+		{Field: CStoreRSP, MessageIDBeingRespondedTo: 7, AffectedSOPInstanceUID: "1.2.3", Status: StatusCannotUnderstand, ErrorComment: "x",
+			OffendingElements: []dicom.Tag{0x00100010}},
+		{Field: CMoveRSP, MessageIDBeingRespondedTo: 9, Status: StatusPending, SubOps: &SubOperations{Remaining: 3, Completed: 1}},
+		{Field: CMoveRQ, MessageID: 2, AffectedSOPClassUID: StudyRootMove, MoveDestination: "DEST", HasDataSet: true},
+	} {
+		b, err := c.Encode()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := DecodeCommand(b)
+		if err != nil {
+			return
+		}
+		// What decodes re-encodes (when its fields are encodable) to a
+		// command that decodes the same.
+		enc, err := c.Encode()
+		if err != nil {
+			return
+		}
+		d, err := DecodeCommand(enc)
+		if err != nil {
+			t.Fatalf("re-encoded command does not decode: %v", err)
+		}
+		same := d.Field == c.Field && d.HasDataSet == c.HasDataSet && d.AffectedSOPInstanceUID == c.AffectedSOPInstanceUID
+		if c.Field.IsResponse() {
+			same = same && d.Status == c.Status && d.MessageIDBeingRespondedTo == c.MessageIDBeingRespondedTo
+		} else {
+			same = same && d.MessageID == c.MessageID
+		}
+		if !same {
+			t.Fatalf("round trip: %+v became %+v", c, d)
+		}
+	})
+}

@@ -3,9 +3,15 @@ package ul
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"slices"
 	"testing"
@@ -432,4 +438,61 @@ func TestReleaseCollision(t *testing.T) {
 	if err := req.Release(ctx); err != nil {
 		t.Fatalf("release with collision: %v", err)
 	}
+}
+
+func TestTLSListen(t *testing.T) {
+	cert, pool := testCert(t)
+	ln, err := Listen("127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ch := make(chan acceptResult, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			ch <- acceptResult{nil, err}
+			return
+		}
+		a, err := Accept(c, acceptAll())
+		ch <- acceptResult{a, err}
+	}()
+	rcfg := requestCfg()
+	rcfg.TLSConfig = &tls.Config{RootCAs: pool}
+	req, err := Dial(context.Background(), ln.Addr().String(), rcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer req.Close()
+	r := <-ch
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	defer r.a.Close()
+	if _, ok := r.a.TLS(); !ok {
+		t.Error("acceptor not on TLS")
+	}
+	go req.WriteMessage(1, []byte("over tls"), nil)
+	if _, c, err := r.a.ReadCommand(context.Background(), time.Second); err != nil || string(c) != "over tls" {
+		t.Fatalf("%q %v", c, err)
+	}
+}
+
+func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ul test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(c)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
 }
