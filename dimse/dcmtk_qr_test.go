@@ -36,7 +36,8 @@ func TestDCMTKFindscu(t *testing.T) {
 	}
 
 	// C-CANCEL after the first match: the handler blocks until cancelled.
-	h.block, h.seen = 1, nil
+	h2 := &sliceFind{matches: h.matches, block: 1}
+	host, port = splitAddr(t, serve(t, &Server{Find: h2}))
 	out, err = runTool(t, 20*time.Second, findscu, "-v", "-P", "--cancel", "1", "-k", "QueryRetrieveLevel=PATIENT", "-k", "PatientName=*", host, port)
 	if err != nil || !strings.Contains(out, "Received Final Find Response (Cancel: MatchingTerminatedDueToCancelRequest)") {
 		t.Fatalf("findscu --cancel: %v\n%s", err, out)

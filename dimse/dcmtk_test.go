@@ -26,7 +26,11 @@ func runTool(t *testing.T, timeout time.Duration, name string, args ...string) (
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, name, args...)
+	// DCMTK leaves Nagle's algorithm on unless told: with the peer's
+	// delayed ACKs that costs ~40 ms per message.
+	cmd.Env = append(os.Environ(), "TCP_NODELAY=1")
+	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
 
@@ -207,6 +211,7 @@ func TestClientAgainstStorescp(t *testing.T) {
 	cmd := exec.CommandContext(ctx, storescp, "-aet", "STORESCP", "+xa", "-pm", "+B", "-od", dir, port)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.Env = append(os.Environ(), "TCP_NODELAY=1")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
