@@ -168,7 +168,7 @@ type QueryRequest struct {
 // is cancelled by a C-CANCEL (or the end of the association): the
 // iteration should stop early, and the Server stops ranging. A non-nil
 // error ends the query with a failure status: a *StatusError chooses it,
-// any other error gives A700 (out of resources) with its text.
+// any other error gives C000 (unable to process) with its text.
 type FindHandler interface {
 	Find(ctx context.Context, req *QueryRequest) iter.Seq2[*dicom.Dataset, error]
 }

@@ -213,6 +213,7 @@ func (e *StatusError) Error() string {
 	return s
 }
 
+// Unwrap returns the underlying cause.
 func (e *StatusError) Unwrap() error { return e.Err }
 
 // statusOf maps a handler error to a status and comment: a *StatusError
