@@ -65,6 +65,9 @@ func corpusFiles(t testing.TB) (string, []corpusFile) {
 // index rebuilt from the blobs alone equals the original.
 func TestCorpus(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
+		if raceEnabled && be.name != "sqlite" {
+			t.Skip("the corpus runs on SQLite only under the race detector (too slow); the other tests cover PostgreSQL")
+		}
 		e := newEnv(t, be, Options{})
 		dir, files := corpusFiles(t)
 		type outcome struct {

@@ -112,6 +112,9 @@ func TestCrashRecovery(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			pg := ""
 			rounds := 5
+			if raceEnabled {
+				rounds = 3
+			}
 			if be.name == "postgres" {
 				dsn, schema := pgSchema(t)
 				pg = dsn + " " + schema
@@ -154,6 +157,9 @@ func crashRounds(t *testing.T, pg string, rounds int) {
 		// Kill after a random number of acknowledgements (0 to 60), then a
 		// random extra delay, so the kill lands anywhere in the pipeline.
 		wantAcks := rng.IntN(60)
+		if raceEnabled {
+			wantAcks = rng.IntN(15)
+		}
 		got := 0
 		timeout := time.After(20 * time.Second)
 	wait:
