@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"testing"
 
@@ -137,4 +138,53 @@ func FuzzBulkPath(f *testing.F) {
 		findPath(df.Dataset, p)
 		parseFrameList(p)
 	})
+}
+
+// FuzzEachTopLevel checks the stored-header scanner against encoding/json:
+// on valid objects it must see the same keys and values.
+func FuzzEachTopLevel(f *testing.F) {
+	f.Add([]byte(`{"00100010":{"vr":"PN","Value":[{"Alphabetic":"A\"}B"}]},"00280100":{"vr":"US","Value":[16]}}`))
+	f.Add([]byte(`{ "00081115" : {"vr":"SQ","Value":[{"00081150":{"vr":"UI","Value":["1.2"]}}]} , "x":[1,[2]] }`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"a":"\\"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := map[uint32]string{}
+		err := eachTopLevel(b, func(tag uint32, v []byte) { got[tag] = string(v) })
+		var want map[string]json.RawMessage
+		if json.Unmarshal(b, &want) != nil {
+			return // invalid JSON: any error or result is fine, no panic
+		}
+		if err != nil {
+			t.Fatalf("valid object %q: %v", b, err)
+		}
+		seen := map[uint64]bool{}
+		for k := range want {
+			tag, perr := strconv.ParseUint(k, 16, 32)
+			if perr == nil && len(k) == 8 {
+				if seen[tag] {
+					return // two spellings of one tag: which wins is unspecified
+				}
+				seen[tag] = true
+			}
+		}
+		for k, v := range want {
+			tag, perr := strconv.ParseUint(k, 16, 32)
+			if perr != nil || len(k) != 8 {
+				continue
+			}
+			if g, ok := got[uint32(tag)]; !ok || !jsonEqual(g, string(v)) {
+				t.Fatalf("%s: got %s, want %s", k, g, v)
+			}
+		}
+	})
+}
+
+func jsonEqual(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return false
+	}
+	xb, _ := json.Marshal(x)
+	yb, _ := json.Marshal(y)
+	return string(xb) == string(yb)
 }

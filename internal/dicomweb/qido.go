@@ -1,7 +1,8 @@
 package dicomweb
 
 import (
-	"encoding/json"
+	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -286,28 +287,25 @@ func appendResult(buf []byte, rec *index.InstanceRecord, level index.Level, leve
 		}
 	}
 	if qq.q.IncludeHeader && len(rec.Header) > 0 {
-		var hdr map[string]json.RawMessage
-		if err := json.Unmarshal(rec.Header, &hdr); err != nil {
-			return buf, fmt.Errorf("dicomweb: stored header of %s: %w", rec.Instance.SOPInstanceUID, err)
-		}
-		for k, v := range hdr {
-			t, err := strconv.ParseUint(k, 16, 32)
-			if err != nil || have[uint32(t)] {
-				continue
+		err := eachTopLevel(rec.Header, func(tag uint32, v []byte) {
+			if have[tag] {
+				return
 			}
-			tag := uint32(t)
 			if a, ok := index.LookupTag(tag); ok && a.Level > level {
-				continue // a lower level's attribute of the representative instance
+				return // a lower level's attribute of the representative instance
 			}
 			if tag == tagSpecificCharacterSet {
 				if qq.all || qq.include[tag] {
 					add(tag, []byte(`{"vr":"CS","Value":["ISO_IR 192"]}`))
 				}
-				continue
+				return
 			}
 			if qq.all || qq.include[tag] || level == index.InstanceLevel && tag == tagBitsAllocated {
 				add(tag, v)
 			}
+		})
+		if err != nil {
+			return buf, fmt.Errorf("dicomweb: stored header of %s: %w", rec.Instance.SOPInstanceUID, err)
 		}
 	}
 	sort.Slice(fields, func(i, j int) bool { return fields[i].tag < fields[j].tag })
@@ -320,6 +318,93 @@ func appendResult(buf []byte, rec *index.InstanceRecord, level index.Level, leve
 		buf = append(buf, f.js...)
 	}
 	return append(buf, '}'), nil
+}
+
+// eachTopLevel calls fn for each attribute of a DICOM JSON object (the
+// index's stored header) with its tag and raw JSON value, without decoding
+// the values: a single scan that tracks strings and nesting.
+func eachTopLevel(obj []byte, fn func(tag uint32, v []byte)) error {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return errors.New("not a JSON object")
+	}
+	i++
+	for {
+		i = skipSpace(obj, i)
+		if i < len(obj) && obj[i] == '}' {
+			return nil
+		}
+		if i >= len(obj) || obj[i] != '"' {
+			return fmt.Errorf("expected a key at byte %d", i)
+		}
+		end := bytes.IndexByte(obj[i+1:], '"')
+		if end < 0 {
+			return errors.New("unterminated key")
+		}
+		key := obj[i+1 : i+1+end]
+		i = skipSpace(obj, i+2+end)
+		if i >= len(obj) || obj[i] != ':' {
+			return fmt.Errorf("expected ':' at byte %d", i)
+		}
+		start := skipSpace(obj, i+1)
+		stop, err := skipValue(obj, start)
+		if err != nil {
+			return err
+		}
+		if t, err := strconv.ParseUint(string(key), 16, 32); err == nil && len(key) == 8 {
+			fn(uint32(t), obj[start:stop])
+		}
+		i = skipSpace(obj, stop)
+		if i < len(obj) && obj[i] == ',' {
+			i++
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value starting at i.
+func skipValue(b []byte, i int) (int, error) {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(b) {
+				return 0, errors.New("unterminated string")
+			}
+			if depth == 0 {
+				return i + 1, nil
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i, nil
+			}
+			depth--
+			if depth == 0 {
+				return i + 1, nil
+			}
+		case ',':
+			if depth == 0 {
+				return i, nil
+			}
+		}
+	}
+	if depth != 0 {
+		return 0, errors.New("unterminated value")
+	}
+	return i, nil
 }
 
 const hexUpper = "0123456789ABCDEF"
