@@ -408,3 +408,36 @@ func TestFrameLocationAgreesWithCodec(t *testing.T) {
 		t.Errorf("only %d files compared", n)
 	}
 }
+
+// TestViewerRequests replays the requests OHIF and Cornerstone's WADO-RS
+// image loader make, with their exact query strings and Accept headers.
+func TestViewerRequests(t *testing.T) {
+	fx := newFixture(t, fixtureOpts{}, "multiframe/sonosite-us-30f-jpeg.dcm", "transfer-syntax/ge-ct-evrle.dcm")
+	res := fx.getJSON("/studies?limit=101&offset=0&fuzzymatching=false&includefield=00081030%2C00080060")
+	if len(res) != 2 {
+		t.Fatalf("study list: %d studies", len(res))
+	}
+	for _, cf := range fx.files {
+		ds := cf.f.Dataset
+		study, series := ds.String(dicom.TagStudyInstanceUID), ds.String(dicom.TagSeriesInstanceUID)
+		if len(fx.getJSON("/studies/"+study+"/series?includefield=0008103E%2C00080021")) != 1 {
+			t.Errorf("series list of %s", study)
+		}
+		md := fx.getJSON("/studies/" + study + "/series/" + series + "/metadata")
+		if len(md) != 1 {
+			t.Fatalf("series metadata: %d", len(md))
+		}
+		for _, tag := range []string{"00020010", "00280010", "00280011", "00280100", "00280004", "00080016", "00080018", "7FE00010"} {
+			if _, ok := md[0][tag]; !ok {
+				t.Errorf("%s: metadata lacks %s", cf.path, tag)
+			}
+		}
+		parts := readParts(t, fx.get(instPath(cf)+"/frames/1", "Accept: multipart/related; type=application/octet-stream; transfer-syntax=*"))
+		if len(parts) != 1 || !strings.Contains(parts[0].header.Get("Content-Type"), "transfer-syntax="+cf.f.TransferSyntax) {
+			t.Errorf("%s: Cornerstone frame request: %d parts, Content-Type %q", cf.path, len(parts), parts[0].header.Get("Content-Type"))
+		}
+		// HEAD works wherever GET does.
+		body(t, fx.do("HEAD", instPath(cf)+"/metadata", nil), http.StatusOK)
+		body(t, fx.do("HEAD", instPath(cf), nil), http.StatusOK)
+	}
+}
