@@ -854,3 +854,43 @@ func (ds *Dataset) finish() {
 		ds.Charset()
 	}
 }
+
+// ReadMeta reads only what precedes the data set: the preamble and File Meta
+// group, or, without them, enough to detect the encoding. It returns the
+// File Meta (nil when absent), the transfer syntax (declared or detected)
+// and the offset where the data set begins.
+func ReadMeta(r io.Reader, size int64) (meta *Dataset, transferSyntax string, datasetOffset int64, err error) {
+	rd := newReader(r, size, ReadOptions{})
+	defer rd.release()
+	f := &File{}
+	head := rd.peek(136)
+	switch {
+	case len(head) == 0:
+		return nil, "", 0, rd.errf(0, ErrNotDICOM, "empty input")
+	case len(head) >= 132 && string(head[128:132]) == "DICM" && !looksLikeBareDataset(head):
+		f.HasPreamble = true
+		if err := rd.skip(132, 0); err != nil {
+			return nil, "", 0, err
+		}
+	case len(head) >= 4 && string(head[:4]) == "DICM":
+		if err := rd.skip(4, 0); err != nil {
+			return nil, "", 0, err
+		}
+	}
+	if b := rd.peek(2); len(b) == 2 && b[0] == 0x02 && b[1] == 0x00 {
+		if meta, err = rd.readMeta(); err != nil {
+			return meta, "", rd.pos, err
+		}
+		if e := meta.Get(TagTransferSyntaxUID); e != nil {
+			transferSyntax = trimUID(e.Value)
+		}
+	}
+	enc, ok := rd.detectEncoding(transferSyntax)
+	if !ok && meta == nil && !f.HasPreamble {
+		return nil, "", rd.pos, rd.errf(0, ErrNotDICOM, "no preamble, no File Meta and the first bytes are no data element")
+	}
+	if transferSyntax == "" {
+		transferSyntax = encodingUID(enc)
+	}
+	return meta, transferSyntax, rd.pos, nil
+}

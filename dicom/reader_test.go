@@ -371,3 +371,20 @@ func TestParseTag(t *testing.T) {
 		t.Error("unknown keyword accepted")
 	}
 }
+
+func TestReadMeta(t *testing.T) {
+	x := newEnc(EncodingExplicitLE)
+	x.elem(TagPatientID, LO, []byte("P1"))
+	data := part10(JPEGBaseline8Bit, x.b.Bytes())
+	meta, ts, off, err := ReadMeta(bytes.NewReader(data), int64(len(data)))
+	if err != nil || meta == nil || ts != JPEGBaseline8Bit || off != int64(len(data)-x.b.Len()) {
+		t.Fatalf("ReadMeta = %v %q %d %v", meta, ts, off, err)
+	}
+	bare := newEnc(EncodingImplicitLE).elem(TagPatientID, LO, []byte("P1")).b.Bytes()
+	if meta, ts, off, err := ReadMeta(bytes.NewReader(bare), int64(len(bare))); err != nil || meta != nil || ts != ImplicitVRLittleEndian || off != 0 {
+		t.Errorf("bare: %v %q %d %v", meta, ts, off, err)
+	}
+	if _, _, _, err := ReadMeta(bytes.NewReader(nil), 0); !errors.Is(err, ErrNotDICOM) {
+		t.Errorf("empty: %v", err)
+	}
+}
