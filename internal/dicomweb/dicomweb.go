@@ -26,6 +26,10 @@ type Options struct {
 	// "https://pacs.example.org/dicom-web") used in RetrieveURL and
 	// BulkDataURI values; "" derives it from each request (scheme, Host).
 	BaseURL string
+	// TrustForwarded derives the scheme and host of that URL from
+	// X-Forwarded-Proto and X-Forwarded-Host, for a server behind a reverse
+	// proxy that sets them (and strips them from clients).
+	TrustForwarded bool
 	// MaxResults caps a QIDO-RS response when the request gives no smaller
 	// limit; 0 means 1000. A capped response carries a Warning header.
 	MaxResults int
@@ -287,11 +291,25 @@ func (s *Service) baseURL(r *http.Request) string {
 	if s.opts.BaseURL != "" {
 		return s.opts.BaseURL
 	}
-	scheme := "http"
+	scheme, host := "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + s.prefix
+	if s.opts.TrustForwarded {
+		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
+			scheme = p
+		}
+		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" && !strings.ContainsAny(h, "/\\\"<> ") {
+			host = h
+		}
+	}
+	return scheme + "://" + host + s.prefix
+}
+
+// firstValue returns the first of comma-separated header values, trimmed.
+func firstValue(v string) string {
+	v, _, _ = strings.Cut(v, ",")
+	return strings.TrimSpace(v)
 }
 
 // authorize asks the Authorizer and maps a denial to 401/403.

@@ -261,3 +261,16 @@ func (r *recorder) Write(p []byte) (int, error) { return r.buf.Write(p) }
 func (r *recorder) WriteHeader(code int)        { r.code = code }
 
 var _ http.ResponseWriter = (*recorder)(nil)
+
+func TestForwardedBaseURL(t *testing.T) {
+	fx := newFixture(t, fixtureOpts{opts: Options{TrustForwarded: true}}, "series/pydicom-ge-ct-2series/CT2N_6293.dcm")
+	res := fx.getJSON("/studies", "X-Forwarded-Proto: https", "X-Forwarded-Host: pacs.example.org, proxy2")
+	if got := res[0]["00081190"].str(0); !strings.HasPrefix(got, "https://pacs.example.org/dicom-web/studies/") {
+		t.Errorf("RetrieveURL %q", got)
+	}
+	plain := newFixture(t, fixtureOpts{}, "series/pydicom-ge-ct-2series/CT2N_6293.dcm")
+	res = plain.getJSON("/studies", "X-Forwarded-Host: evil.example")
+	if got := res[0]["00081190"].str(0); strings.Contains(got, "evil") {
+		t.Errorf("untrusted X-Forwarded-Host used: %q", got)
+	}
+}
