@@ -279,6 +279,9 @@ func (s *Service) storeOne(ctx context.Context, sp *spooled, study, peer string)
 	}
 	res.sopClass, res.sopInstance = out.SOPClassUID, out.SOPInstanceUID
 	res.study, res.series = out.StudyInstanceUID, out.SeriesInstanceUID
+	if out.Outcome == archive.OutcomeKeptFirst {
+		res.msg = "another instance with this SOP Instance UID is stored with different content; it was kept and this one discarded"
+	}
 	if len(out.Conflicts) > 0 {
 		res.warning = warningCoercion
 		res.msg = fmt.Sprintf("stored under the already known identity (%d identity conflict(s) recorded)", len(out.Conflicts))
