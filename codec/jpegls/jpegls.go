@@ -72,6 +72,12 @@ func (c Codec) Decode(dst, src []byte, in codec.PixelInfo) (codec.PixelInfo, err
 	if len(src) < 4 {
 		return codec.PixelInfo{}, fmt.Errorf("jpegls: %w: %d-byte frame", codec.ErrCorrupt, len(src))
 	}
+	if !endsWithEOI(src) {
+		// CharLS 2.4 spends seconds on a stream that stops without a
+		// marker (it decodes the missing rest from an empty buffer), so a
+		// truncated frame is refused here.
+		return codec.PixelInfo{}, fmt.Errorf("jpegls: %w: stream does not end with EOI (truncated)", codec.ErrCorrupt)
+	}
 	var errbuf [errLen]C.char
 	var near, bits C.int
 	rc := C.lbls_decode(unsafe.Pointer(&src[0]), C.size_t(len(src)), (*C.uchar)(unsafe.Pointer(&dst[0])), C.size_t(len(dst)),
@@ -94,6 +100,16 @@ func finish(in codec.PixelInfo) codec.PixelInfo {
 	return out
 }
 
+// endsWithEOI reports whether the stream ends with the EOI marker, allowing
+// the padding (0x00, or 0xFF from some writers) DICOM puts after it.
+func endsWithEOI(src []byte) bool {
+	end := len(src)
+	for end > 0 && (src[end-1] == 0 || src[end-1] == 0xFF) {
+		end--
+	}
+	return end >= 4 && src[end-2] == 0xFF && src[end-1] == 0xD9
+}
+
 // dropPadBeforeEOI removes zero bytes between the entropy-coded data and
 // the EOI marker. Some encoders (the NEMA WG04 JPEG-LS samples among them)
 // write one there; CharLS 2.3 and later reject it where CharLS 1.x, and so
@@ -102,7 +118,7 @@ func finish(in codec.PixelInfo) codec.PixelInfo {
 // follows only 0xFF, so removing it changes nothing else.
 func dropPadBeforeEOI(src []byte) ([]byte, bool) {
 	end := len(src)
-	for end > 0 && src[end-1] == 0 { // DICOM pads fragments after EOI
+	for end > 0 && (src[end-1] == 0 || src[end-1] == 0xFF) { // DICOM pads fragments after EOI
 		end--
 	}
 	if end < 4 || src[end-2] != 0xFF || src[end-1] != 0xD9 || src[end-3] != 0 {
