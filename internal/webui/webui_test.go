@@ -1,6 +1,8 @@
 package webui
 
 import (
+	"bytes"
+	"compress/gzip"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -165,4 +167,74 @@ func assetRefs(html string) []string {
 		}
 	}
 	return refs
+}
+
+func TestPrecompressed(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("console.log(1)"))
+	zw.Close()
+	fsys := testBundle()
+	fsys["dist/assets/index-abc123.js.gz"] = &fstest.MapFile{Data: gz.Bytes()}
+	h, err := newHandler(fsys, "dist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string, headers ...string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", path, nil)
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+
+	rec := get("/assets/index-abc123.js", "Accept-Encoding", "gzip, deflate, br")
+	if rec.Code != 200 || rec.Header().Get("Content-Encoding") != "gzip" || !bytes.Equal(rec.Body.Bytes(), gz.Bytes()) {
+		t.Errorf("gzip accepted: %d, Content-Encoding %q, %d bytes", rec.Code, rec.Header().Get("Content-Encoding"), rec.Body.Len())
+	}
+	if rec.Header().Get("Content-Type") != "text/javascript; charset=utf-8" || rec.Header().Get("Vary") != "Accept-Encoding" {
+		t.Errorf("gzip variant headers: %v", rec.Header())
+	}
+	gzTag := rec.Header().Get("ETag")
+
+	rec = get("/assets/index-abc123.js")
+	if rec.Header().Get("Content-Encoding") != "" || rec.Body.String() != "console.log(1)" {
+		t.Errorf("no Accept-Encoding: Content-Encoding %q, body %q", rec.Header().Get("Content-Encoding"), rec.Body.String())
+	}
+	if rec.Header().Get("ETag") == gzTag {
+		t.Error("the gzip variant has the same ETag as the identity one")
+	}
+	rec = get("/assets/index-abc123.js", "Accept-Encoding", "gzip", "Range", "bytes=0-6")
+	if rec.Code != http.StatusPartialContent || rec.Body.String() != "console" {
+		t.Errorf("range request: %d %q", rec.Code, rec.Body.String())
+	}
+	if rec := get("/assets/index-abc123.js.gz"); rec.Code != http.StatusNotFound {
+		t.Errorf("the .gz variant is served under its own name: %d", rec.Code)
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	tests := []struct {
+		header string
+		want   bool
+	}{
+		{"", false},
+		{"gzip", true},
+		{"GZIP", true},
+		{"deflate, gzip;q=1.0, *;q=0.5", true},
+		{"br, zstd", false},
+		{"gzip;q=0", false},
+		{"gzip; q=0.000", false},
+		{"gzip;q=0.001", true},
+		{"*", true},
+		{"identity", false},
+		{"x-gzip", true},
+	}
+	for _, tt := range tests {
+		if got := acceptsGzip([]string{tt.header}); got != tt.want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", tt.header, got, tt.want)
+		}
+	}
 }

@@ -19,7 +19,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 if [ "${VIEWER_FORCE:-}" != 1 ] && [ -f "$out/index.html" ] &&
-  [ -z "$(find src public index.html vite.config.ts tsconfig.json package.json package-lock.json build.sh \
+  [ -z "$(find src vite public index.html vite.config.ts tsconfig.json package.json package-lock.json build.sh \
           -newer "$out/index.html" -print 2>/dev/null | head -n 1)" ]; then
   echo "viewer: bundle up to date ($out)"
   exit 0

@@ -5,10 +5,12 @@
 // services (/dicom-web, /api) to a running `lightbox serve`
 // (LIGHTBOX_URL, default http://127.0.0.1:8080).
 import { defineConfig, type Plugin } from 'vite';
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { gzipSync, constants as zlibConstants } from 'node:zlib';
+import { cornerstoneFixes } from './vite/cornerstone-fixes.ts';
 
-const outDir = resolve(__dirname, '../../internal/webui/dist');
+const outDir = resolve(import.meta.dirname, '../../internal/webui/dist');
 const backend = process.env.LIGHTBOX_URL ?? 'http://127.0.0.1:8080';
 
 // The .gitignore that keeps dist/ (and the go:embed pattern) on a clean
@@ -31,9 +33,34 @@ function keepDistGitignore(): Plugin {
   };
 }
 
+// Precompressed copies (name.gz) of the compressible files, which
+// internal/webui serves to clients that accept gzip. Kept only where they
+// save at least a tenth.
+function precompress(): Plugin {
+  const exts = new Set(['.js', '.mjs', '.css', '.wasm', '.svg', '.json', '.html']);
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((n) => {
+      const p = join(dir, n);
+      return statSync(p).isDirectory() ? walk(p) : [p];
+    });
+  return {
+    name: 'lightbox-precompress',
+    apply: 'build',
+    closeBundle() {
+      for (const file of walk(outDir)) {
+        if (!exts.has(extname(file))) continue;
+        const data = readFileSync(file);
+        if (data.length < 1024) continue;
+        const gz = gzipSync(data, { level: zlibConstants.Z_BEST_COMPRESSION });
+        if (gz.length <= data.length * 0.9) writeFileSync(`${file}.gz`, gz);
+      }
+    },
+  };
+}
+
 export default defineConfig({
   base: '/',
-  plugins: [keepDistGitignore()],
+  plugins: [cornerstoneFixes(), keepDistGitignore(), precompress()],
   resolve: {
     alias: {
       // vtk.js (inside Cornerstone) reaches xmlbuilder2, which extends

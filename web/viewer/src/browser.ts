@@ -111,6 +111,17 @@ export function compareRows(a: Row, b: Row, key: SortKey, desc: boolean): number
   return desc ? -c : c;
 }
 
+/**
+ * prefetchViewer loads the viewer's code (Cornerstone and its tools, the
+ * larger part of the bundle) and initialises Cornerstone once the browser
+ * is idle, so that opening a study does not wait for either.
+ */
+function prefetchViewer(): void {
+  const load = () => void import('./viewer/index').then((m) => m.warmUp()).catch(() => {});
+  if ('requestIdleCallback' in window) window.requestIdleCallback(load, { timeout: 2000 });
+  else setTimeout(load, 500);
+}
+
 /** mountBrowser renders the study browser into root; returns its cleanup. */
 export function mountBrowser(root: HTMLElement, query: URLSearchParams, navigate: (url: string) => void): () => void {
   const controller = new AbortController();
@@ -274,6 +285,7 @@ export function mountBrowser(root: HTMLElement, query: URLSearchParams, navigate
       if (res.warning) status.title = res.warning;
       status.dataset.count = String(rows.length);
       render();
+      prefetchViewer();
     })
     .catch((err: unknown) => {
       if (controller.signal.aborted) return;

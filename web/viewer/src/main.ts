@@ -41,6 +41,8 @@ async function render(): Promise<void> {
       return;
     }
     case 'viewer': {
+      performance.clearMarks();
+      performance.mark('lightbox:open-viewer');
       clear(root);
       root.append(h('div', { class: 'loading' }, 'Loading viewer…'));
       document.title = 'Viewer — Lightbox';

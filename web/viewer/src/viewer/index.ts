@@ -8,11 +8,11 @@ import { Tag, type DicomJSON, str, num, nums, formatDate, strs } from '../dicom'
 import { qido, seriesMetadata, enc } from '../dicomweb';
 import { h, clear } from '../dom';
 import { type Route, viewerURL, lastSearch } from '../router';
-import { ensureCornerstone, renderer } from './cornerstone';
+import { ensureCornerstone, applyRendererChoice, renderer } from './cornerstone';
 import { buildStack, type StackImage } from './stack';
 import { Overlay } from './overlay';
 import { CT_PRESETS, fromRange } from './presets';
-import { StackTools, PRIMARY_TOOLS, actions, type PrimaryTool } from './tools';
+import { StackTools, PRIMARY_TOOLS, actions, flips, type PrimaryTool } from './tools';
 import { measurements, renderMeasurements } from './measurements';
 import { ThumbnailQueue, fillThumbnail } from './thumbnails';
 
@@ -38,6 +38,11 @@ const TOOLGROUP_ID = 'lightbox-stack-tools';
 const SERIES_INCLUDE = [Tag.SeriesDescription, Tag.SeriesNumber, Tag.Modality, Tag.NumberOfSeriesRelatedInstances];
 const STUDY_INCLUDE = [Tag.StudyDescription, Tag.ModalitiesInStudy, Tag.AccessionNumber, Tag.PatientBirthDate, Tag.PatientSex];
 
+
+/** warmUp initialises Cornerstone ahead of the first study (see prefetchViewer). */
+export function warmUp(): Promise<void> {
+  return ensureCornerstone();
+}
 
 /** mountViewer renders the viewer for route into root. */
 export async function mountViewer(
@@ -83,7 +88,10 @@ export async function mountViewer(
   );
   element.addEventListener('contextmenu', (ev) => ev.preventDefault());
 
+  performance.mark('lightbox:viewer-module');
   await ensureCornerstone();
+  applyRendererChoice();
+  performance.mark('lightbox:cornerstone-ready');
   if (destroyed) return { destroy() {}, update: () => false };
 
   // ---- Cornerstone viewport and tools ----
@@ -94,6 +102,7 @@ export async function mountViewer(
     element: element as HTMLDivElement,
     defaultOptions: { background: [0, 0, 0] as Types.Point3 },
   });
+  performance.mark('lightbox:engine-ready');
   const viewport = () => engine.getViewport(VIEWPORT_ID) as Types.IStackViewport;
   const tools = new StackTools(TOOLGROUP_ID, ENGINE_ID, VIEWPORT_ID);
   cleanups.push(() => tools.destroy());
@@ -141,10 +150,10 @@ export async function mountViewer(
       frames: img.frames,
       window: wl?.width,
       center: wl?.center,
-      zoom: vp.getZoom(),
+      zoom: displayScale(vp, img.imageId),
       rotation: pres.rotation,
-      flipH: pres.flipHorizontal,
-      flipV: pres.flipVertical,
+      flipH: flips(vp).h,
+      flipV: flips(vp).v,
       invert: props.invert,
     });
   };
@@ -208,6 +217,7 @@ export async function mountViewer(
     refreshOverlay();
     if (!imageShown && stack.length && shownIndex >= 0) {
       imageShown = true;
+      performance.mark('lightbox:first-image');
       setStatus('');
       element.dataset.ready = 'true';
       thumbs.start();
@@ -221,6 +231,19 @@ export async function mountViewer(
   ]) {
     on(eventTarget, ev, refreshMeasurements);
   }
+  // The Length tool recomputes its value at most every 100 ms while a
+  // handle is dragged and once more after the drag ends, but it does not
+  // redraw for that last computation: redraw, so that the label on the
+  // image shows the final value (the list already does).
+  let redrawQueued = false;
+  on(eventTarget, ToolEnums.Events.ANNOTATION_MODIFIED, ((ev: CustomEvent) => {
+    if ((ev.detail as { changeType?: string }).changeType !== ToolEnums.ChangeTypes.StatsUpdated || redrawQueued) return;
+    redrawQueued = true;
+    requestAnimationFrame(() => {
+      redrawQueued = false;
+      if (!destroyed && stack.length) viewport().render();
+    });
+  }) as EventListener);
   on(eventTarget, Enums.Events.IMAGE_LOAD_FAILED, ((ev: CustomEvent) => {
     const d = ev.detail as { imageId?: string; error?: unknown };
     if (d.imageId && byImageId.has(d.imageId)) {
@@ -379,6 +402,7 @@ export async function mountViewer(
       return;
     }
     if (gen !== loadGeneration || destroyed) return;
+    performance.mark('lightbox:series-metadata');
     const next = buildStack(study, seriesUID, metadata);
     if (next.length === 0) {
       stack = [];
@@ -411,6 +435,7 @@ export async function mountViewer(
 
   // ---- study ----
   const loadStudy = async () => {
+    performance.mark('lightbox:study-query');
     const sp = new URLSearchParams({ StudyInstanceUID: study });
     for (const t of STUDY_INCLUDE) sp.append('includefield', t);
     const seriesParams = new URLSearchParams();
@@ -419,6 +444,7 @@ export async function mountViewer(
       qido('/studies', sp, signal),
       qido(`/studies/${enc(study)}/series`, seriesParams, signal),
     ]);
+    performance.mark('lightbox:study-found');
     const st = studyRes.items[0];
     clear(studyInfo);
     if (st) {
@@ -483,9 +509,10 @@ export async function mountViewer(
         voiUpper: props.voiRange?.upper,
         invert: !!props.invert,
         rotation: pres.rotation ?? 0,
-        flipH: !!pres.flipHorizontal,
-        flipV: !!pres.flipVertical,
+        flipH: flips(vp).h,
+        flipV: flips(vp).v,
         zoom: vp.getZoom(),
+        scale: img ? displayScale(vp, img.imageId) : undefined,
         renderer: renderer(),
         primaryTool: tools.primaryTool,
       };
@@ -546,6 +573,25 @@ export async function mountViewer(
       return true;
     },
   };
+}
+
+/**
+ * displayScale is the magnification shown: screen (CSS) pixels per image
+ * pixel, measured along a row, the same on both renderers (Cornerstone's
+ * getZoom is relative to "fit" on WebGL and absolute on the CPU path).
+ */
+function displayScale(vp: Types.IStackViewport, imageId: string): number | undefined {
+  if (!vp.getImageData()) return undefined; // between two series
+  try {
+    const a = csUtils.imageToWorldCoords(imageId, [0, 0]);
+    const b = csUtils.imageToWorldCoords(imageId, [1, 0]);
+    if (!a || !b) return undefined;
+    const [ax, ay] = vp.worldToCanvas(a as Types.Point3);
+    const [bx, by] = vp.worldToCanvas(b as Types.Point3);
+    return Math.hypot(bx - ax, by - ay);
+  } catch {
+    return undefined;
+  }
 }
 
 function errorText(err: unknown): string {

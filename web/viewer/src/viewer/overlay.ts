@@ -12,7 +12,7 @@ export interface OverlayState {
   frames: number;
   window?: number;
   center?: number;
-  zoom?: number;
+  zoom?: number; // screen pixels per image pixel
   rotation?: number;
   flipH?: boolean;
   flipV?: boolean;

@@ -89,6 +89,12 @@ export class StackTools {
   }
 }
 
+/** flips reports whether a viewport shows its image mirrored. */
+export function flips(vp: Types.IStackViewport): { h: boolean; v: boolean } {
+  const cam = vp.getCamera();
+  return { h: !!cam.flipHorizontal, v: !!cam.flipVertical };
+}
+
 /** Image manipulations on a stack viewport. Each one renders. */
 export const actions = {
   rotate90(vp: Types.IStackViewport): void {
@@ -97,13 +103,13 @@ export const actions = {
     vp.render();
   },
   flipH(vp: Types.IStackViewport): void {
-    const { flipHorizontal = false } = vp.getViewPresentation();
-    vp.setViewPresentation({ flipHorizontal: !flipHorizontal });
+    // setCamera flips on both renderers; setViewPresentation's flips are
+    // a no-op on the CPU one.
+    vp.setCamera({ flipHorizontal: !flips(vp).h });
     vp.render();
   },
   flipV(vp: Types.IStackViewport): void {
-    const { flipVertical = false } = vp.getViewPresentation();
-    vp.setViewPresentation({ flipVertical: !flipVertical });
+    vp.setCamera({ flipVertical: !flips(vp).v });
     vp.render();
   },
   invert(vp: Types.IStackViewport): void {
@@ -117,7 +123,8 @@ export const actions = {
   },
   reset(vp: Types.IStackViewport): void {
     vp.resetProperties();
-    vp.setViewPresentation({ rotation: 0, flipHorizontal: false, flipVertical: false });
+    vp.setCamera({ flipHorizontal: false, flipVertical: false });
+    vp.setViewPresentation({ rotation: 0 });
     vp.resetCamera();
     vp.render();
   },
