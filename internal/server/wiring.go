@@ -20,7 +20,10 @@ func (s *Server) buildListeners() ([]Listener, error) {
 	if err := s.openRemoteAEs(); err != nil {
 		return nil, err
 	}
-	var ls []Listener
+	ls, err := s.dimseListeners()
+	if err != nil {
+		return nil, err
+	}
 	if s.cfg.HTTP.Addr != "" {
 		ls = append(ls, httpListener("http", s.cfg.HTTP.Addr, s.httpHandler(), s.log.With("component", "http")))
 	}
