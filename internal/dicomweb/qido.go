@@ -110,13 +110,14 @@ func (s *Service) search(w http.ResponseWriter, r *http.Request, level index.Lev
 	// Relational top-level searches also return the upper levels' defaults.
 	levels := levelsOf(level, t)
 	base := s.baseURL(r)
+	plan := newPlan(level, levels, qq)
 	buf := make([]byte, 0, 1024*len(recs)+2)
 	buf = append(buf, '[')
 	for i := range recs {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		if buf, err = appendResult(buf, &recs[i], level, levels, qq, base); err != nil {
+		if buf, err = appendResult(buf, &recs[i], plan, base); err != nil {
 			return err
 		}
 	}
@@ -239,28 +240,48 @@ func parseQIDO(params url.Values, level index.Level, maxResults int) (*qidoQuery
 	return qq, nil
 }
 
-// field is one attribute of a result, as its JSON value.
+// field is one attribute of a result, as its raw JSON value.
 type field struct {
 	tag uint32
 	js  []byte
 }
 
-// appendResult appends the DICOM JSON object of one search result.
-func appendResult(buf []byte, rec *index.InstanceRecord, level index.Level, levels []index.Level, qq *qidoQuery, base string) ([]byte, error) {
-	fields := make([]field, 0, 32)
-	have := map[uint32]bool{}
-	add := func(tag uint32, js []byte) {
-		if !have[tag] {
-			have[tag] = true
-			fields = append(fields, field{tag, js})
-		}
-	}
+// Kinds of result columns.
+const (
+	colModel = iota // an attribute of the index model
+	colURL          // RetrieveURL
+	colAvail        // InstanceAvailability
+)
+
+// column is one attribute every result of a search carries.
+type column struct {
+	tag  uint32
+	kind int
+	attr index.Attribute
+}
+
+// resultPlan says what each result of a search holds: the columns in tag
+// order, and whether the stored header is scanned for more.
+type resultPlan struct {
+	level  index.Level
+	cols   []column
+	inPlan map[uint32]bool
+	header bool
+	all    bool
+	incl   map[uint32]bool
+	extras []field // scratch for header attributes, reused across results
+}
+
+// newPlan computes the columns of a search's results once per request.
+func newPlan(level index.Level, levels []index.Level, qq *qidoQuery) *resultPlan {
+	p := &resultPlan{level: level, inPlan: map[uint32]bool{}, header: qq.q.IncludeHeader, all: qq.all, incl: qq.include}
 	addKey := func(k index.Key) {
 		a, _ := index.LookupKey(k)
-		if a.Level > level {
+		if a.Level > level || p.inPlan[a.Tag] {
 			return
 		}
-		add(a.Tag, modelJSON(rec, a))
+		p.inPlan[a.Tag] = true
+		p.cols = append(p.cols, column{tag: a.Tag, kind: colModel, attr: a})
 	}
 	for _, l := range levels {
 		var keys []index.Key
@@ -279,43 +300,79 @@ func appendResult(buf []byte, rec *index.InstanceRecord, level index.Level, leve
 	for _, m := range qq.q.Matches {
 		addKey(m.Key)
 	}
-	add(tagInstanceAvailability, []byte(`{"vr":"CS","Value":["ONLINE"]}`))
-	add(tagRetrieveURL, urlJSON(retrieveURL(base, rec, level)))
 	for t := range qq.include {
-		if a, ok := index.LookupTag(t); ok && a.Level <= level {
-			add(t, modelJSON(rec, a))
+		if a, ok := index.LookupTag(t); ok {
+			addKey(a.Key)
 		}
 	}
-	if qq.q.IncludeHeader && len(rec.Header) > 0 {
+	p.cols = append(p.cols, column{tag: tagInstanceAvailability, kind: colAvail}, column{tag: tagRetrieveURL, kind: colURL})
+	p.inPlan[tagInstanceAvailability], p.inPlan[tagRetrieveURL] = true, true
+	sort.Slice(p.cols, func(i, j int) bool { return p.cols[i].tag < p.cols[j].tag })
+	return p
+}
+
+// appendResult appends the DICOM JSON object of one search result.
+func appendResult(buf []byte, rec *index.InstanceRecord, p *resultPlan, base string) ([]byte, error) {
+	extras := p.extras[:0]
+	if p.header && len(rec.Header) > 0 {
 		err := eachTopLevel(rec.Header, func(tag uint32, v []byte) {
-			if have[tag] {
+			if p.inPlan[tag] {
 				return
 			}
-			if a, ok := index.LookupTag(tag); ok && a.Level > level {
+			if a, ok := index.LookupTag(tag); ok && a.Level > p.level {
 				return // a lower level's attribute of the representative instance
 			}
 			if tag == tagSpecificCharacterSet {
-				if qq.all || qq.include[tag] {
-					add(tag, []byte(`{"vr":"CS","Value":["ISO_IR 192"]}`))
+				if p.all || p.incl[tag] {
+					extras = append(extras, field{tag, []byte(`{"vr":"CS","Value":["ISO_IR 192"]}`)})
 				}
 				return
 			}
-			if qq.all || qq.include[tag] || level == index.InstanceLevel && tag == tagBitsAllocated {
-				add(tag, v)
+			if p.all || p.incl[tag] || p.level == index.InstanceLevel && tag == tagBitsAllocated {
+				extras = append(extras, field{tag, v})
 			}
 		})
 		if err != nil {
 			return buf, fmt.Errorf("dicomweb: stored header of %s: %w", rec.Instance.SOPInstanceUID, err)
 		}
+		if !sort.SliceIsSorted(extras, func(i, j int) bool { return extras[i].tag < extras[j].tag }) {
+			sort.SliceStable(extras, func(i, j int) bool { return extras[i].tag < extras[j].tag })
+		}
 	}
-	sort.Slice(fields, func(i, j int) bool { return fields[i].tag < fields[j].tag })
+	p.extras = extras
 	buf = append(buf, '{')
-	for i, f := range fields {
-		if i > 0 {
+	n := 0
+	sep := func() {
+		if n > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendTagKey(buf, f.tag)
-		buf = append(buf, f.js...)
+		n++
+	}
+	ci, ei := 0, 0
+	for ci < len(p.cols) || ei < len(extras) {
+		if ei < len(extras) && (ci >= len(p.cols) || extras[ei].tag < p.cols[ci].tag) {
+			if ei > 0 && extras[ei].tag == extras[ei-1].tag {
+				ei++ // a repeated tag in the stored header: the first wins
+				continue
+			}
+			sep()
+			buf = appendTagKey(buf, extras[ei].tag)
+			buf = append(buf, extras[ei].js...)
+			ei++
+			continue
+		}
+		c := p.cols[ci]
+		ci++
+		sep()
+		buf = appendTagKey(buf, c.tag)
+		switch c.kind {
+		case colModel:
+			buf = appendModel(buf, rec, c.attr)
+		case colAvail:
+			buf = append(buf, `{"vr":"CS","Value":["ONLINE"]}`...)
+		case colURL:
+			buf = appendURL(buf, retrieveURL(base, rec, p.level))
+		}
 	}
 	return append(buf, '}'), nil
 }
@@ -428,15 +485,16 @@ func retrieveURL(base string, rec *index.InstanceRecord, level index.Level) stri
 	return instanceURL(base, rec)
 }
 
-func urlJSON(u string) []byte {
-	b := []byte(`{"vr":"UR","Value":[`)
+func urlJSON(u string) []byte { return appendURL(nil, u) }
+
+func appendURL(b []byte, u string) []byte {
+	b = append(b, `{"vr":"UR","Value":[`...)
 	b = appendJSONString(b, u)
 	return append(b, "]}"...)
 }
 
-// modelJSON returns the DICOM JSON value of a model attribute of rec.
-func modelJSON(rec *index.InstanceRecord, a index.Attribute) []byte {
-	b := make([]byte, 0, 64)
+// appendModel appends the DICOM JSON value of a model attribute of rec.
+func appendModel(b []byte, rec *index.InstanceRecord, a index.Attribute) []byte {
 	b = append(b, `{"vr":"`...)
 	b = append(b, a.VR...)
 	b = append(b, '"')
