@@ -10,31 +10,24 @@ import (
 // Tags of the Image Pixel module (PS3.3 C.7.6.3) and lossy compression
 // attributes (C.7.6.1) the codecs read or write.
 const (
-	TagSamplesPerPixel               = dicom.TagSamplesPerPixel
-	TagPhotometricInterpretation     = dicom.Tag(0x00280004)
-	TagPlanarConfiguration           = dicom.Tag(0x00280006)
-	TagNumberOfFrames                = dicom.TagNumberOfFrames
-	TagRows                          = dicom.TagRows
-	TagColumns                       = dicom.TagColumns
-	TagBitsAllocated                 = dicom.TagBitsAllocated
-	TagBitsStored                    = dicom.TagBitsStored
-	TagHighBit                       = dicom.Tag(0x00280102)
-	TagPixelRepresentation           = dicom.TagPixelRepresentation
-	TagLossyImageCompression         = dicom.Tag(0x00282110)
-	TagLossyImageCompressionRatio    = dicom.Tag(0x00282112)
-	TagLossyImageCompressionMethod   = dicom.Tag(0x00282114)
-	TagPixelDataProviderURL          = dicom.Tag(0x00287FE0)
-	TagExtendedOffsetTable           = dicom.TagExtendedOffsetTable
-	TagExtendedOffsetTableLengths    = dicom.TagExtendedOffsetTableLengths
-	TagFloatPixelData                = dicom.TagFloatPixelData
-	TagDoubleFloatPixelData          = dicom.TagDoubleFloatPixelData
-	TagPixelData                     = dicom.TagPixelData
-	TagDerivationDescription         = dicom.Tag(0x00082111)
-	TagImageType                     = dicom.Tag(0x00080008)
-	TagSmallestImagePixelValue       = dicom.Tag(0x00280106)
-	TagLargestImagePixelValue        = dicom.Tag(0x00280107)
-	TagPixelPaddingValue             = dicom.Tag(0x00280120)
-	TagRedPaletteColorLookupTableUID = dicom.Tag(0x00281199)
+	TagSamplesPerPixel             = dicom.TagSamplesPerPixel
+	TagPhotometricInterpretation   = dicom.Tag(0x00280004)
+	TagPlanarConfiguration         = dicom.Tag(0x00280006)
+	TagNumberOfFrames              = dicom.TagNumberOfFrames
+	TagRows                        = dicom.TagRows
+	TagColumns                     = dicom.TagColumns
+	TagBitsAllocated               = dicom.TagBitsAllocated
+	TagBitsStored                  = dicom.TagBitsStored
+	TagHighBit                     = dicom.Tag(0x00280102)
+	TagPixelRepresentation         = dicom.TagPixelRepresentation
+	TagLossyImageCompression       = dicom.Tag(0x00282110)
+	TagLossyImageCompressionRatio  = dicom.Tag(0x00282112)
+	TagLossyImageCompressionMethod = dicom.Tag(0x00282114)
+	TagExtendedOffsetTable         = dicom.TagExtendedOffsetTable
+	TagExtendedOffsetTableLengths  = dicom.TagExtendedOffsetTableLengths
+	TagFloatPixelData              = dicom.TagFloatPixelData
+	TagDoubleFloatPixelData        = dicom.TagDoubleFloatPixelData
+	TagPixelData                   = dicom.TagPixelData
 )
 
 // PixelInfo describes pixel data: the Image Pixel module attributes that

@@ -21,10 +21,10 @@ func TestRoundTripAndBomb(t *testing.T) {
 	if _, err := (Codec{}).Decode(dst, enc, in); err != nil || !bytes.Equal(dst, src) {
 		t.Fatalf("round trip: %v", err)
 	}
-	// A stream inflating to 100 MB must be refused after len(dst)+1 bytes.
+	// A stream inflating to 16 MB must be refused after len(dst)+1 bytes.
 	var b bytes.Buffer
 	w, _ := flate.NewWriter(&b, flate.BestCompression)
-	w.Write(make([]byte, 100<<20))
+	w.Write(make([]byte, 16<<20))
 	w.Close()
 	if _, err := (Codec{}).Decode(dst, b.Bytes(), in); !errors.Is(err, codec.ErrCorrupt) {
 		t.Fatalf("bomb: error %v, want ErrCorrupt", err)
