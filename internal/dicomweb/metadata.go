@@ -57,7 +57,7 @@ func (s *Service) metadata(w http.ResponseWriter, r *http.Request) error {
 		} else {
 			bw.write([]byte{','})
 		}
-		bw.write(expandBase(js, instanceURL(base, &recs[i])))
+		writeExpanded(bw, js, instanceURL(base, &recs[i]))
 		return bw.err
 	})
 	if err != nil {
@@ -81,13 +81,24 @@ func (e *errWriter) write(p []byte) {
 	}
 }
 
-// expandBase replaces the placeholder in cached JSON by the instance URL.
-func expandBase(js []byte, url string) []byte {
-	if !bytes.Contains(js, []byte(basePlaceholder)) {
-		return js
+// writeExpanded writes cached JSON with the placeholder replaced by the
+// instance URL (JSON-escaped), without copying the JSON.
+func writeExpanded(bw *errWriter, js []byte, url string) {
+	var esc []byte
+	for {
+		i := bytes.Index(js, []byte(basePlaceholder))
+		if i < 0 {
+			bw.write(js)
+			return
+		}
+		if esc == nil {
+			esc = appendJSONString(nil, url)
+			esc = esc[1 : len(esc)-1]
+		}
+		bw.write(js[:i])
+		bw.write(esc)
+		js = js[i+len(basePlaceholder):]
 	}
-	q := strconv.Quote(url)
-	return bytes.ReplaceAll(js, []byte(basePlaceholder), []byte(q[1:len(q)-1]))
 }
 
 // eachMetadata produces the metadata JSON of each record, in order,
