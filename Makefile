@@ -25,8 +25,8 @@ ARGS     ?=
 CORPUS   ?= ../shared/dicom-samples
 PYTHON   ?= /usr/bin/python3
 # Fuzz pass: time per target and the total budget in seconds.
-FUZZTIME    ?= 10s
-FUZZ_BUDGET ?= 360
+FUZZTIME    ?= 4s
+FUZZ_BUDGET ?= 180
 export FUZZTIME FUZZ_BUDGET
 
 .PHONY: help setup build run test check unit fuzz vet fmt bench pydicom-ref clean

@@ -90,12 +90,13 @@ type flatElement struct {
 func TestCorpusMatchesPydicom(t *testing.T) {
 	ref := loadPydicomRef(t)
 	dir, rows := loadManifest(t)
-	compared, elements := 0, 0
-	for _, row := range rows {
+	compared, elements, candidates := 0, 0, 0
+	for _, row := range sampled(rows) {
 		pf, ok := ref[row.Path]
 		if !ok || !pf.OK || !row.mustParse() {
 			continue
 		}
+		candidates++
 		src, err := os.ReadFile(filepath.Join(dir, row.Path))
 		if err != nil {
 			t.Fatal(err)
@@ -144,8 +145,8 @@ func TestCorpusMatchesPydicom(t *testing.T) {
 		}
 	}
 	t.Logf("compared %d files, %d elements with pydicom", compared, elements)
-	if compared < 200 {
-		t.Errorf("only %d files compared", compared)
+	if compared < candidates-2 || candidates == 0 {
+		t.Errorf("only %d of %d files compared", compared, candidates)
 	}
 }
 

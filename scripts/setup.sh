@@ -52,6 +52,10 @@ PACKAGES=(
   libgdcm-dev           # GDCM (reference codecs)
   "libjpeg62-turbo-dev|libjpeg-dev"  # JPEG baseline/lossless (cgo)
   libjxl-dev            # JPEG XL codec (cgo)
+  libgdcm-tools         # gdcmconv: reference JPEG 2000 decoder in codec tests
+  libopenjp2-tools      # opj_decompress: reference HTJ2K decoder in codec tests
+  libjxl-tools          # djxl: reference JPEG XL decoder in codec tests
+  pkg-config            # cgo flags of the codec libraries
 )
 
 is_installed() {

@@ -29,7 +29,7 @@ OUT=build/test
 TS=build/testsum
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(checks unit fuzz)
+[ ${#steps[@]} -gt 0 ] || steps=(checks unit corpus fuzz)
 
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json "$OUT"/summary.txt "$OUT"/fuzz-targets.txt
@@ -63,6 +63,17 @@ run_unit() {
   local rc=${PIPESTATUS[0]}
   exit_event "$OUT/unit.json" "go test -race ./..." "$rc"
   echo "    (go test exit $rc, $((SECONDS - start))s)"
+}
+
+# The corpus-wide decode/parse/render tests visit a sample under -race (the
+# detector slows them tenfold); this step runs them in full without it.
+run_corpus() {
+  echo "==> corpus-wide tests in full, without -race"
+  local start=$SECONDS
+  go test -json -count=1 -timeout 20m -run 'Corpus|Golden|Transcode|Pydicom' ./dicom/ ./imaging/ ./codec/... 2>&1 | tee "$OUT/corpus.json" | "$TS" progress
+  local rc=${PIPESTATUS[0]}
+  exit_event "$OUT/corpus.json" "corpus tests without -race" "$rc"
+  echo "    (corpus step exit $rc, $((SECONDS - start))s)"
 }
 
 run_fuzz() {
@@ -99,13 +110,14 @@ for step in "${steps[@]}"; do
   case "$step" in
   checks) run_checks ;;
   unit) run_unit ;;
+  corpus) run_corpus ;;
   fuzz) run_fuzz ;;
-  *) echo "test.sh: unknown step $step (want checks, unit, fuzz)" >&2; exit 2 ;;
+  *) echo "test.sh: unknown step $step (want checks, unit, corpus, fuzz)" >&2; exit 2 ;;
   esac
 done
 
 streams=()
-for f in checks unit fuzz; do
+for f in checks unit corpus fuzz; do
   [ -f "$OUT/$f.json" ] && streams+=("$OUT/$f.json")
 done
 "$TS" report -o "$OUT/summary.txt" "${streams[@]}"

@@ -76,7 +76,10 @@ func TestCorpusAgainstReference(t *testing.T) {
 	}
 	pydicomRef.run(t, native)
 	t.Cleanup(func() { os.RemoveAll(pydicomRef.dir) })
-	for _, rel := range files {
+	for i, rel := range files {
+		if raceEnabled && i%4 != 0 {
+			continue // a sample under the race detector; scripts/test.sh runs all without it
+		}
 		t.Run(rel, func(t *testing.T) {
 			t.Parallel()
 			checkFile(t, filepath.Join(root, rel), rel)

@@ -1,0 +1,8 @@
+//go:build race
+
+package dicom_test
+
+// raceEnabled: the race detector slows decoding and parsing about tenfold,
+// so corpus-wide tests visit a sample under it; scripts/test.sh runs them
+// again in full without the detector.
+const raceEnabled = true
