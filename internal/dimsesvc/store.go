@@ -61,7 +61,7 @@ func (s *Service) storeFailure(req *dimse.StoreRequest, err error) dimse.Result 
 			st = dimse.StatusDuplicateSOPInstance
 		}
 		s.log.Info("C-STORE refused", "sop_instance", req.SOPInstanceUID, "calling", req.SourceAE, "reason", re.Reason, "detail", re.Detail)
-		return dimse.Result{Status: st, ErrorComment: comment(re.Detail)}
+		return dimse.Result{Status: st, ErrorComment: comment(strings.TrimPrefix(re.Detail, "dicom: "))}
 	}
 	switch {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
