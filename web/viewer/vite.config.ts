@@ -78,11 +78,34 @@ export default defineConfig({
     // Cornerstone (with vtk.js and dcmjs) is one large lazily loaded chunk;
     // the study browser does not load it.
     chunkSizeWarningLimit: 4096,
+    rolldownOptions: {
+      // The codecs' Emscripten glue mentions Node's fs/path/url for the
+      // Node build it also supports; in the browser those branches never
+      // run, so the "externalized for browser compatibility" notices for
+      // them are noise.
+      onLog(level, log, handler) {
+        if (log.code === 'PLUGIN_TIMINGS') return; // advice on plugin speed, every build
+        if (/externalized for browser compatibility/.test(log.message) && /node_modules\/(@cornerstonejs\/codec-|@oozcitak\/)/.test(log.message)) return;
+        handler(level, log);
+      },
+    },
   },
   worker: { format: 'es' },
+  // Dev server only: the image loader is served as is (its worker and
+  // WebAssembly URLs must stay relative to it), so the CommonJS/UMD
+  // modules it imports are pre-bundled here.
   optimizeDeps: {
     exclude: ['@cornerstonejs/dicom-image-loader'],
-    include: ['dicom-parser'],
+    include: [
+      'dicom-parser',
+      'pako',
+      'comlink',
+      '@cornerstonejs/codec-charls/decodewasmjs',
+      '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs',
+      '@cornerstonejs/codec-libjxl/decodewasmjs',
+      '@cornerstonejs/codec-openjpeg/decodewasmjs',
+      '@cornerstonejs/codec-openjph/wasmjs',
+    ],
   },
   server: {
     proxy: {
