@@ -25,8 +25,8 @@ ARGS     ?=
 CORPUS   ?= ../shared/dicom-samples
 PYTHON   ?= /usr/bin/python3
 # Fuzz pass: time per target and the total budget in seconds.
-FUZZTIME    ?= 4s
-FUZZ_BUDGET ?= 180
+FUZZTIME    ?= 2000x
+FUZZ_BUDGET ?= 240
 export FUZZTIME FUZZ_BUDGET
 
 .PHONY: help setup build run test check unit fuzz vet fmt bench pydicom-ref clean

@@ -23,7 +23,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export CGO_ENABLED=1
-FUZZTIME=${FUZZTIME:-10s}
+FUZZTIME=${FUZZTIME:-2000x}
 FUZZ_BUDGET=${FUZZ_BUDGET:-360}
 OUT=build/test
 TS=build/testsum
@@ -86,7 +86,7 @@ run_fuzz() {
     return
   fi
   echo "    $n target(s), $FUZZTIME each, budget ${FUZZ_BUDGET}s"
-  local start=$SECONDS pkg name rc skipped=()
+  local start=$SECONDS pkg="" name="" rc=0 skipped=()
   touch "$OUT/fuzz.json"
   while read -r pkg name; do
     if [ $((SECONDS - start)) -ge "$FUZZ_BUDGET" ]; then
