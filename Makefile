@@ -29,7 +29,7 @@ FUZZTIME    ?= 2000x
 FUZZ_BUDGET ?= 240
 export FUZZTIME FUZZ_BUDGET
 
-.PHONY: help setup build run test check unit fuzz vet fmt bench pydicom-ref clean
+.PHONY: help setup viewer build run test check unit fuzz vet fmt bench pydicom-ref clean
 
 help:
 	@echo "make run | test | build | bench | setup | vet | fmt | fuzz | pydicom-ref | clean"
@@ -38,8 +38,12 @@ help:
 setup:
 	@./scripts/setup.sh
 
+## viewer: build the web viewer bundle into internal/webui/dist (npm ci + vite build; skipped when up to date)
+viewer:
+	$(GO) generate ./internal/webui
+
 ## build: bin/lightbox
-build:
+build: viewer
 	@test -d cmd/lightbox || { echo "make: cmd/lightbox does not exist yet"; exit 1; }
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/lightbox
 
@@ -48,7 +52,7 @@ run: setup build
 	./$(BIN) serve $(ARGS)
 
 ## test: everything CI runs; closes with "tests: N passed, N failed, N skipped"
-test: setup pydicom-ref
+test: setup pydicom-ref viewer
 	@./scripts/test.sh
 
 ## check / unit / fuzz: single steps of `make test`, without setup
