@@ -139,12 +139,12 @@ func (s *Service) storeParts(ctx context.Context, body io.Reader, boundary strin
 			}
 		}
 		sp, err := s.spool(part)
-		part.Close()
 		mu.Lock()
 		idx := len(results)
 		results = append(results, stowResult{})
 		mu.Unlock()
 		if err != nil {
+			part.Close()
 			mu.Lock()
 			results[idx] = stowResult{failure: reasonCannotUnderstand, msg: err.Error()}
 			mu.Unlock()
@@ -153,6 +153,18 @@ func (s *Service) storeParts(ctx context.Context, body io.Reader, boundary strin
 			}
 			continue
 		}
+		if sp.rest != nil {
+			// A large part streams from the request into the archive: it is
+			// stored before the next part is read.
+			res := store(sp)
+			sp.close()
+			part.Close()
+			mu.Lock()
+			results[idx] = res
+			mu.Unlock()
+			continue
+		}
+		part.Close()
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -171,15 +183,23 @@ func (s *Service) storeParts(ctx context.Context, body io.Reader, boundary strin
 	return results, nil
 }
 
-// spooled is one part's bytes, in memory or in a temporary file.
+// spooled is one part: its bytes in memory or in a temporary file, or,
+// for a part larger than memSpool, its first memSpool bytes in memory and
+// the rest still in the request (rest), read once.
 type spooled struct {
 	mem  []byte
 	file *os.File
-	size int64
+	rest io.Reader
+	size int64 // -1 when streaming
 }
 
-func (sp *spooled) reader() io.ReadSeeker {
-	if sp.file != nil {
+// reader returns the part's bytes from the start; for a streaming part it
+// can be read only once.
+func (sp *spooled) reader() io.Reader {
+	switch {
+	case sp.rest != nil:
+		return io.MultiReader(bytes.NewReader(sp.mem), sp.rest)
+	case sp.file != nil:
 		return io.NewSectionReader(sp.file, 0, sp.size)
 	}
 	return bytes.NewReader(sp.mem)
@@ -193,7 +213,8 @@ func (sp *spooled) close() {
 	}
 }
 
-// spool reads a part into memory, spilling to a temporary file past memSpool.
+// spool reads a part into memory up to memSpool bytes; a larger part is
+// returned streaming.
 func (s *Service) spool(part io.Reader) (*spooled, error) {
 	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(part, memSpool+1))
@@ -203,18 +224,23 @@ func (s *Service) spool(part io.Reader) (*spooled, error) {
 	if n <= memSpool {
 		return &spooled{mem: buf.Bytes(), size: n}, nil
 	}
+	return &spooled{mem: buf.Bytes(), rest: part, size: -1}, nil
+}
+
+// toFile turns a streaming part into one spooled to a temporary file.
+func (s *Service) toFile(sp *spooled) error {
 	f, err := os.CreateTemp(s.opts.TempDir, "stow-*.dcm")
 	if err != nil {
-		return nil, fmt.Errorf("dicomweb: spool part: %w", err)
+		return fmt.Errorf("dicomweb: spool part: %w", err)
 	}
-	sp := &spooled{file: f}
-	m, err := io.Copy(f, io.MultiReader(&buf, part))
+	n, err := io.Copy(f, sp.reader())
 	if err != nil {
-		sp.close()
-		return nil, fmt.Errorf("dicomweb: spool part: %w", err)
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("dicomweb: spool part: %w", err)
 	}
-	sp.size = m
-	return sp, nil
+	sp.file, sp.rest, sp.mem, sp.size = f, nil, nil, n
+	return nil
 }
 
 // storeOne checks one spooled part against the study of the request path
@@ -223,8 +249,17 @@ func (s *Service) storeOne(ctx context.Context, sp *spooled, study, peer string)
 	var res stowResult
 	var parseErr error
 	identify := func() {
-		f, err := dicom.Read(sp.reader(), sp.size, dicom.ReadOptions{})
-		parseErr = err
+		var f *dicom.File
+		if sp.rest != nil {
+			// Only the head is in hand: the identifying attributes come
+			// early in a data set; reaching the end of the head is fine.
+			f, parseErr = dicom.Read(bytes.NewReader(sp.mem), int64(len(sp.mem)), dicom.ReadOptions{})
+			if parseErr != nil && f != nil && f.Dataset != nil && f.Dataset.String(dicom.TagStudyInstanceUID) != "" {
+				parseErr = nil
+			}
+		} else {
+			f, parseErr = dicom.Read(sp.reader(), sp.size, dicom.ReadOptions{})
+		}
 		if f == nil || f.Dataset == nil {
 			return
 		}
@@ -239,6 +274,13 @@ func (s *Service) storeOne(ctx context.Context, sp *spooled, study, peer string)
 	}
 	if study != "" {
 		identify()
+		if parseErr != nil && sp.rest != nil {
+			// The head did not reach the Study Instance UID: spool the part.
+			if err := s.toFile(sp); err != nil {
+				return stowResult{failure: reasonProcessingFailure, msg: err.Error()}
+			}
+			identify()
+		}
 		if parseErr != nil {
 			res.failure = reasonCannotUnderstand
 			res.msg = "the part is not a readable DICOM instance: " + parseErr.Error()
@@ -253,7 +295,7 @@ func (s *Service) storeOne(ctx context.Context, sp *spooled, study, peer string)
 	out, err := s.arch.Store(ctx, sp.reader(), archive.IngestMeta{Size: sp.size, Source: "STOW-RS from " + peer})
 	if err != nil {
 		if res.sopInstance == "" {
-			identify()
+			identify() // a streaming part's head is still in memory
 		}
 		res.msg = err.Error()
 		if re, ok := archive.IsReject(err); ok {

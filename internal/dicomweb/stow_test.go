@@ -141,9 +141,19 @@ func TestSTOW(t *testing.T) {
 		if len(b) <= memSpool {
 			t.Skip("file smaller than the memory spool")
 		}
-		resp, sr := fx.stow("/studies", b)
-		if resp.StatusCode != http.StatusOK || len(sr.Referenced.Value) != 1 {
-			t.Fatalf("status %d, %d referenced", resp.StatusCode, len(sr.Referenced.Value))
+		// Into the wrong study: refused from the head alone.
+		resp, sr := fx.stow("/studies/1.2.3.4", b)
+		if resp.StatusCode != http.StatusConflict || len(sr.Failed.Value) != 1 || sr.Failed.Value[0]["00081155"].str(0) == "" {
+			t.Fatalf("wrong study: status %d, failed %v", resp.StatusCode, sr.Failed.Value)
+		}
+		_, df := readCorpus(t, "multiframe/philips-enhanced-mr-240f.dcm")
+		resp, sr = fx.stow("/studies/"+df.Dataset.String(dicom.TagStudyInstanceUID), b, datas[0])
+		if resp.StatusCode != http.StatusAccepted || len(sr.Referenced.Value) != 1 || len(sr.Failed.Value) != 1 {
+			t.Fatalf("right study plus a mismatching small one: status %d, %d referenced, %d failed", resp.StatusCode, len(sr.Referenced.Value), len(sr.Failed.Value))
+		}
+		parts := readParts(t, fx.get(sr.Referenced.Value[0]["00081190"].str(0)))
+		if len(parts) != 1 || !bytes.Equal(parts[0].data, b) {
+			t.Errorf("large instance stored differently")
 		}
 	})
 	t.Run("bad requests", func(t *testing.T) {
@@ -272,5 +282,36 @@ func TestForwardedBaseURL(t *testing.T) {
 	res = plain.getJSON("/studies", "X-Forwarded-Host: evil.example")
 	if got := res[0]["00081190"].str(0); strings.Contains(got, "evil") {
 		t.Errorf("untrusted X-Forwarded-Host used: %q", got)
+	}
+}
+
+// TestSTOWLargeHeader stores into a study path an instance whose Study
+// Instance UID lies beyond the in-memory head (a 5 MiB private element
+// before it): the part is spooled to a file to be checked.
+func TestSTOWLargeHeader(t *testing.T) {
+	fx := newFixture(t, fixtureOpts{})
+	data, f := readCorpus(t, "series/pydicom-ge-ct-2series/CT2N_6293.dcm")
+	ds := f.Dataset
+	ds.Set(dicom.NewStringElement(dicom.Tag(0x00190010), dicom.LO, "LIGHTBOX TEST"))
+	big := make([]byte, 5<<20)
+	ds.Set(&dicom.Element{Tag: dicom.Tag(0x00191010), VR: dicom.OB, Value: big, Length: uint32(len(big))})
+	var buf bytes.Buffer
+	if err := dicom.WriteFile(&buf, ds, f.TransferSyntax, dicom.WriteOptions{Bulk: bytes.NewReader(data)}); err != nil {
+		t.Fatal(err)
+	}
+	study := ds.String(dicom.TagStudyInstanceUID)
+	resp, sr := fx.stow("/studies/"+study, buf.Bytes())
+	if resp.StatusCode != http.StatusOK || len(sr.Referenced.Value) != 1 {
+		t.Fatalf("status %d, referenced %d, failed %v", resp.StatusCode, len(sr.Referenced.Value), sr.Failed.Value)
+	}
+	resp, sr = fx.stow("/studies/1.2.3", buf.Bytes())
+	if resp.StatusCode != http.StatusConflict || len(sr.Failed.Value) != 1 {
+		t.Fatalf("wrong study: status %d", resp.StatusCode)
+	}
+	entries, _ := os.ReadDir(fx.svc.opts.TempDir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "stow-") {
+			t.Errorf("spool file %s left behind", e.Name())
+		}
 	}
 }
