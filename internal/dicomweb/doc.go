@@ -32,6 +32,11 @@
 //     as application/octet-stream without transfer-syntax are decoded when
 //     a transcoder can, and otherwise sent as stored, labelled with their
 //     real syntax.
+//   - STOW-RS reads the multipart body as a stream. Parts up to 4 MiB are
+//     held in memory and stored up to 8 at a time (so that they share the
+//     archive's group commit); larger parts stream straight into the
+//     archive. With a study in the path, an instance of another study is
+//     refused before anything is stored (FailureReason 0xA900).
 //   - /rendered and /thumbnail answer 406 until the imaging work lands.
 //   - Errors are PS3.18 status codes with a JSON body {"status", "errorMessage"}.
 //   - HTTP/2: the handler is protocol-agnostic; [Protocols] returns the
