@@ -21,6 +21,7 @@ import (
 
 	"github.com/lightbox-pacs/lightbox/internal/api"
 	"github.com/lightbox-pacs/lightbox/internal/config"
+	"github.com/lightbox-pacs/lightbox/internal/dicomweb"
 )
 
 // Listener is one network service in the group: it follows the net/http
@@ -154,6 +155,7 @@ func httpListener(name, addr string, h http.Handler, log *slog.Logger) Listener 
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Protocols:         dicomweb.Protocols(), // HTTP/1.1 and h2c
 	}
 	return Listener{Name: name, Addr: addr, Serve: srv.Serve, Shutdown: srv.Shutdown, Closed: http.ErrServerClosed}
 }

@@ -124,3 +124,11 @@ func TestDICOMwebMounted(t *testing.T) {
 		t.Errorf("PatientName = %s", studies[0]["00100010"])
 	}
 }
+
+func TestRemoteAEName(t *testing.T) {
+	for in, want := range map[string]string{"WS1": "ws1", "CT SCANNER 2": "ct-scanner-2", " ORTHANC ": "orthanc", "A/B": "a-b"} {
+		if got := remoteAEName(in); got != want {
+			t.Errorf("remoteAEName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	_ "github.com/lightbox-pacs/lightbox/codec/all" // every pixel codec, for transcoding and rendering
 	"github.com/lightbox-pacs/lightbox/internal/api"
 	"github.com/lightbox-pacs/lightbox/internal/dicomweb"
 	"github.com/lightbox-pacs/lightbox/internal/version"
@@ -34,8 +35,9 @@ func (s *Server) buildListeners() ([]Listener, error) {
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	web := dicomweb.New(s.storage.Archive, dicomweb.Options{
-		Logger: s.log.With("component", "dicomweb"),
-		CORS:   dicomweb.CORSOptions{AllowedOrigins: s.cfg.HTTP.CORSOrigins},
+		Logger:     s.log.With("component", "dicomweb"),
+		CORS:       dicomweb.CORSOptions{AllowedOrigins: s.cfg.HTTP.CORSOrigins},
+		Transcoder: dicomweb.CodecTranscoder{},
 	})
 	mux.Handle(dicomweb.DefaultPrefix+"/", web)
 	mux.Handle("/wado", web.WADOURIHandler())
@@ -43,9 +45,7 @@ func (s *Server) httpHandler() http.Handler {
 		Logger:       s.log.With("component", "api"),
 		RemoteAEs:    s.remoteAEs,
 		IndexBackend: s.cfg.Index.Backend,
-		Storage: func(context.Context) (api.StorageInfo, error) {
-			return api.StorageInfo{Backend: "fs", Location: s.cfg.BlobDir()}, nil
-		},
+		Storage:      api.DirStorage("fs", s.cfg.BlobDir()),
 	}))
 	mux.Handle("/", webui.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +65,7 @@ func (s *Server) openRemoteAEs() error {
 	}
 	ctx := context.Background()
 	for _, r := range s.cfg.RemoteAEs {
-		ae := api.RemoteAE{Name: strings.ToLower(r.AETitle), AETitle: r.AETitle, Host: r.Host, Port: r.Port, TLS: r.TLS, Description: r.Description}
+		ae := api.RemoteAE{Name: remoteAEName(r.AETitle), AETitle: r.AETitle, Host: r.Host, Port: r.Port, TLS: r.TLS, Description: r.Description}
 		if err := store.Create(ctx, ae); err != nil && !errors.Is(err, api.ErrExists) {
 			return fmt.Errorf("server: remote AE %s from the configuration: %w", r.AETitle, err)
 		}
@@ -87,4 +87,19 @@ func (s *Server) lookupRemoteAE(ctx context.Context, aeTitle string) (api.Remote
 		}
 	}
 	return api.RemoteAE{}, false
+}
+
+// remoteAEName turns an AE title into a directory entry name: lower case,
+// with characters a name may not hold (spaces, slashes, ...) replaced by '-'.
+func remoteAEName(aeTitle string) string {
+	name := strings.Map(func(c rune) rune {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+			return c
+		case c >= 'A' && c <= 'Z':
+			return c + ('a' - 'A')
+		}
+		return '-'
+	}, strings.TrimSpace(aeTitle))
+	return strings.TrimLeft(name, ".")
 }
