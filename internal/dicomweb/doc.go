@@ -37,7 +37,27 @@
 //     archive's group commit); larger parts stream straight into the
 //     archive. With a study in the path, an instance of another study is
 //     refused before anything is stored (FailureReason 0xA900).
-//   - /rendered and /thumbnail answer 406 until the imaging work lands.
+//   - Rendered resources (PS3.18 10.4, rendered.go): /rendered of an
+//     instance (its first frame) or of one frame, and /thumbnail of an
+//     instance, a frame, a series or a study (the middle image, by
+//     Instance Number, of the first series with images), rendered by
+//     package imaging (VOI from the data set unless window= is given) and
+//     encoded as image/jpeg (the default) or image/png; any other Accept
+//     is 406. Parameters: window=center,width[,linear|linear-exact|sigmoid],
+//     viewport=vw,vh[,sx,sy,sw,sh] (no flipping), quality=1..100;
+//     annotation and unknown parameters are ignored; malformed values are
+//     400. Thumbnails fit a 128-pixel square unless a viewport is given.
+//     Not supported: a list of several frames (400), /rendered of a series
+//     or study (501), and non-image objects: an instance without pixel data
+//     (SR, KOS, PDF, ...) is 400 with an explanation, since no image media
+//     type can represent it. Responses carry an ETag over the instance's
+//     digest, the frame, the media type and the parameters, Vary: Accept
+//     and Cache-Control: private, no-cache (revalidate with If-None-Match).
+//     WADO-URI renders the same way for contentType=image/jpeg (also the
+//     default) or image/png, with windowCenter/windowWidth, rows/columns,
+//     region, frameNumber and imageQuality; without contentType an instance
+//     without pixel data is sent as application/dicom. Codecs are those
+//     the program registers (codec/all).
 //   - Errors are PS3.18 status codes with a JSON body {"status", "errorMessage"}.
 //   - HTTP/2: the handler is protocol-agnostic; [Protocols] returns the
 //     http.Protocols value (HTTP/1.1 and h2c) servers should set.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
-	"strings"
 
 	"github.com/lightbox-pacs/lightbox/internal/index"
 )
@@ -243,14 +242,4 @@ func newBoundary() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return "lightbox-" + hex.EncodeToString(b[:])
-}
-
-// rendered answers the rendered and thumbnail resources, which need the
-// imaging work.
-func (s *Service) rendered(w http.ResponseWriter, r *http.Request) error {
-	kind := "rendered"
-	if strings.HasSuffix(r.URL.Path, "/thumbnail") {
-		kind = "thumbnail"
-	}
-	return errorf(http.StatusNotImplemented, "the %s resource needs image rendering, which this version of Lightbox does not have yet; retrieve the instance or its frames instead", kind)
 }

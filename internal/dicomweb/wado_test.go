@@ -112,8 +112,9 @@ func TestRetrieveStudySeriesInstance(t *testing.T) {
 		body(t, fx.get("/studies/not-a-uid"), http.StatusBadRequest)
 	})
 	t.Run("rendered", func(t *testing.T) {
-		body(t, fx.get(instPath(cf)+"/rendered"), http.StatusNotImplemented)
-		body(t, fx.get(instPath(cf)+"/thumbnail"), http.StatusNotImplemented)
+		// rendered_test.go checks the images.
+		body(t, fx.get(instPath(cf)+"/rendered"), http.StatusOK)
+		body(t, fx.get(instPath(cf)+"/thumbnail"), http.StatusOK)
 	})
 }
 
