@@ -134,7 +134,7 @@ func appendElement(buf []byte, ds *dicom.Dataset, e *dicom.Element, opts Options
 		if opts.BulkDataURI != nil {
 			if uri := opts.BulkDataURI(e); uri != "" {
 				buf = append(buf, `,"BulkDataURI":`...)
-				buf = appendQuoted(buf, uri)
+				buf = AppendString(buf, uri)
 				break
 			}
 		}
@@ -166,7 +166,7 @@ func appendElement(buf []byte, ds *dicom.Dataset, e *dicom.Element, opts Options
 func appendFloat(buf []byte, v float64, single bool) []byte {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		// JSON has no NaN/Inf; PS3.18 leaves them unrepresentable, so use strings.
-		return appendQuoted(buf, strconv.FormatFloat(v, 'g', -1, 64))
+		return AppendString(buf, strconv.FormatFloat(v, 'g', -1, 64))
 	}
 	bits := 64
 	if single {
@@ -194,10 +194,10 @@ func appendStrings(buf []byte, ds *dicom.Dataset, e *dicom.Element) []byte {
 			if n, ok := jsonNumber(s, e.VR == dicom.IS); ok {
 				buf = append(buf, n...)
 			} else {
-				buf = appendQuoted(buf, s) // a malformed number is kept, not lost
+				buf = AppendString(buf, s) // a malformed number is kept, not lost
 			}
 		default:
-			buf = appendQuoted(buf, s)
+			buf = AppendString(buf, s)
 		}
 	}
 	return append(buf, ']')
@@ -298,7 +298,7 @@ func appendPN(buf []byte, ds *dicom.Dataset, e *dicom.Element) []byte {
 			buf = append(buf, '"')
 			buf = append(buf, [...]string{"Alphabetic", "Ideographic", "Phonetic"}[gi]...)
 			buf = append(buf, `":`...)
-			buf = appendQuoted(buf, g)
+			buf = AppendString(buf, g)
 			n++
 		}
 		buf = append(buf, '}')
@@ -308,8 +308,9 @@ func appendPN(buf []byte, ds *dicom.Dataset, e *dicom.Element) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendQuoted appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendQuoted(buf []byte, s string) []byte {
+// AppendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+// Front ends that build DICOM JSON by hand (QIDO-RS) share it.
+func AppendString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -92,7 +92,7 @@ func writeExpanded(bw *errWriter, js []byte, url string) {
 			return
 		}
 		if esc == nil {
-			esc = appendJSONString(nil, url)
+			esc = dicomjson.AppendString(nil, url)
 			esc = esc[1 : len(esc)-1]
 		}
 		bw.write(js[:i])

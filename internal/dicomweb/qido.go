@@ -9,9 +9,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
+	"github.com/lightbox-pacs/lightbox/dicom/dicomjson"
 	"github.com/lightbox-pacs/lightbox/internal/index"
 )
 
@@ -489,7 +489,7 @@ func urlJSON(u string) []byte { return appendURL(nil, u) }
 
 func appendURL(b []byte, u string) []byte {
 	b = append(b, `{"vr":"UR","Value":[`...)
-	b = appendJSONString(b, u)
+	b = dicomjson.AppendString(b, u)
 	return append(b, "]}"...)
 }
 
@@ -516,7 +516,7 @@ func appendModel(b []byte, rec *index.InstanceRecord, a index.Attribute) []byte 
 			if v == "" {
 				b = append(b, "null"...)
 			} else {
-				b = appendJSONString(b, v)
+				b = dicomjson.AppendString(b, v)
 			}
 		}
 		return append(b, "]}"...)
@@ -545,7 +545,7 @@ func appendModel(b []byte, rec *index.InstanceRecord, a index.Attribute) []byte 
 			b = append(b, '"')
 			b = append(b, [...]string{"Alphabetic", "Ideographic", "Phonetic"}[i]...)
 			b = append(b, `":`...)
-			b = appendJSONString(b, g)
+			b = dicomjson.AppendString(b, g)
 			n++
 		}
 		return append(b, "}]}"...)
@@ -644,45 +644,4 @@ func appendModel(b []byte, rec *index.InstanceRecord, a index.Attribute) []byte 
 		return strs(I.AcquisitionDateTime)
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			if c == '"' || c == '\\' {
-				buf = append(buf, '\\', c)
-			} else {
-				buf = append(buf, '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
-			buf = append(buf, s[start:i]...)
-			switch r {
-			case utf8.RuneError:
-				buf = append(buf, `\ufffd`...)
-			default:
-				buf = append(buf, `\u202`...)
-				buf = append(buf, hexUpper[r&0xF])
-			}
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }

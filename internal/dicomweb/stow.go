@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
+	"github.com/lightbox-pacs/lightbox/dicom/dicomjson"
 	"github.com/lightbox-pacs/lightbox/internal/archive"
 )
 
@@ -444,7 +445,7 @@ func appendRefs(b []byte, res stowResult) []byte {
 	b = append(b, `{"vr":"UI"`...)
 	if res.sopClass != "" {
 		b = append(b, `,"Value":[`...)
-		b = appendJSONString(b, res.sopClass)
+		b = dicomjson.AppendString(b, res.sopClass)
 		b = append(b, ']')
 	}
 	b = append(b, "},"...)
@@ -452,7 +453,7 @@ func appendRefs(b []byte, res stowResult) []byte {
 	b = append(b, `{"vr":"UI"`...)
 	if res.sopInstance != "" {
 		b = append(b, `,"Value":[`...)
-		b = appendJSONString(b, res.sopInstance)
+		b = dicomjson.AppendString(b, res.sopInstance)
 		b = append(b, ']')
 	}
 	return append(b, '}')
