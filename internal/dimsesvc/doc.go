@@ -22,8 +22,13 @@
 //     when unknown. Responses are encoded in the Specific Character Set of
 //     the request when it can represent them, else in ISO_IR 192.
 //   - C-MOVE and C-GET resolve the identifier to stored instances; the
-//     dimse.Server performs the sub-operations. Move destinations come from
-//     an AEResolver over the remote AE directory.
+//     dimse.Server performs the sub-operations, in the stored transfer
+//     syntax or, for uncompressed data, in the uncompressed syntax the
+//     peer accepts. Move destinations come from an AEResolver over the
+//     remote AE directory. Converting compressed instances to Explicit VR
+//     Little Endian for peers that do not take their syntax is ready here
+//     (decompress, through the codec registry) but waits for package dimse
+//     to offer it in its proposals and ask for it.
 //
 // Access: a calling AE title found in the remote AE directory (Options.KnownAE)
 // may use every service; an unknown one only those Options.AllowUnknown*
