@@ -280,6 +280,9 @@ func decodeContextAC(val []byte) (ContextAC, error) {
 	if pc.Result == ContextAccepted && pc.TransferSyntax == "" {
 		return pc, malformed("accepted presentation context %d has no transfer syntax", pc.ID)
 	}
+	if pc.Result != ContextAccepted {
+		pc.TransferSyntax = "" // PS3.8 9.3.3.2: present but ignored when not accepted
+	}
 	return pc, nil
 }
 
