@@ -41,7 +41,7 @@ func samplePDUs() []PDU {
 		sampleRQ(),
 		&AssociateAC{
 			ProtocolVersion: ProtocolVersion, CalledAE: "LIGHTBOX", CallingAE: "MODALITY1", ApplicationContext: ApplicationContextName,
-			Contexts: []ContextAC{{ID: 1, Result: ContextAccepted, TransferSyntax: "1.2.840.10008.1.2"}, {ID: 3, Result: ContextAbstractSyntaxNotSupported, TransferSyntax: "1.2.840.10008.1.2"}},
+			Contexts: []ContextAC{{ID: 1, Result: ContextAccepted, TransferSyntax: "1.2.840.10008.1.2"}, {ID: 3, Result: ContextAbstractSyntaxNotSupported}},
 			UserInfo: UserInfo{MaxPDULength: 0, ImplementationClassUID: "1.2.3", AsyncOps: &AsyncOpsWindow{1, 1},
 				Roles: []RoleSelection{{SOPClassUID: "1.2.840.10008.5.1.4.1.1.2", SCP: true}}, UserIdentityResponse: []byte("token")},
 		},
