@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -386,4 +387,86 @@ func runStorescu(t *testing.T, bin string, args ...string) (string, error) {
 	cmd.Env = append(os.Environ(), "TCP_NODELAY=1")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// slowDest is a C-MOVE destination that takes its time over each instance.
+type slowDest struct{ n atomic.Int64 }
+
+func (d *slowDest) Store(ctx context.Context, req *dimse.StoreRequest, data io.Reader) dimse.Result {
+	io.Copy(io.Discard, data)
+	time.Sleep(20 * time.Millisecond)
+	d.n.Add(1)
+	return dimse.Result{}
+}
+
+// TestRetrieveCancel: a C-CANCEL stops C-MOVE and C-GET part-way, with a
+// final Cancel status and the counts of what was done.
+func TestRetrieveCancel(t *testing.T) {
+	dest := &slowDest{}
+	destSrv := &dimse.Server{AETitle: "SLOW", Store: dest}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go destSrv.Serve(ln)
+	defer destSrv.Close()
+	s := newSite(t, Options{AllowUnknownRetrieve: true, Resolver: dimse.StaticAEs{"SLOW": {Addr: ln.Addr().String()}}})
+	base := sample(t)
+	class := base.String(dicom.TagSOPClassUID)
+	const total = 30
+	for i := range total {
+		ds := dicom.NewDataset()
+		for _, e := range base.Elements {
+			cp := *e
+			ds.Elements = append(ds.Elements, &cp)
+		}
+		uid := "1.2.826.0.1.3680043.2.1143.778." + strconv.Itoa(i)
+		setUID(ds, dicom.TagSOPInstanceUID, uid)
+		if _, err := s.arch.Store(context.Background(), bytes.NewReader(part10(t, ds, class, uid, dicom.ExplicitVRLittleEndian)), archive.IngestMeta{Size: -1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := dicom.NewDataset()
+	id.Set(dicom.NewStringElement(tagQueryRetrieveLevel, dicom.CS, "STUDY"))
+	id.Set(dicom.NewStringElement(dicom.TagStudyInstanceUID, dicom.UI, base.String(dicom.TagStudyInstanceUID)))
+
+	c, err := s.dial(t, "WS", dimse.QueryRetrieveContexts(dimse.StudyRootMove))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	res, err := c.Move(ctx, dimse.StudyRootMove, "SLOW", id, func(so dimse.SubOperations) {
+		if so.Completed >= 2 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) || res.Status != dimse.StatusCancel || res.SubOps.Remaining == 0 || res.SubOps.Completed < 2 {
+		t.Errorf("cancelled C-MOVE: %v, %s, %+v", err, res.Status, res.SubOps)
+	}
+	t.Logf("C-MOVE cancelled: %s %+v, destination got %d", res.Status, res.SubOps, dest.n.Load())
+
+	ctxs, roles := dimse.GetContexts([]string{class}, nil)
+	cfg := dimse.ClientConfig{CallingAE: "WS", CalledAE: "LIGHTBOX", Contexts: append(dimse.QueryRetrieveContexts(dimse.StudyRootGet), ctxs...), Roles: roles}
+	g, err := dimse.Dial(context.Background(), s.addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	ctx, cancel = context.WithCancel(context.Background())
+	var got atomic.Int64
+	res, err = g.Get(ctx, dimse.StudyRootGet, id, dimse.StoreHandlerFunc(func(_ context.Context, _ *dimse.StoreRequest, data io.Reader) dimse.Result {
+		io.Copy(io.Discard, data)
+		if got.Add(1) == 3 {
+			cancel()
+		}
+		time.Sleep(10 * time.Millisecond)
+		return dimse.Result{}
+	}), nil)
+	if res.Status != dimse.StatusCancel || got.Load() >= total {
+		t.Errorf("cancelled C-GET: %v, %s, %+v, %d received", err, res.Status, res.SubOps, got.Load())
+	}
+	t.Logf("C-GET cancelled: %s %+v", res.Status, res.SubOps)
+	if err := g.Echo(context.Background()); err != nil && !strings.Contains(err.Error(), "no accepted presentation context") {
+		t.Errorf("association after the cancel: %v", err)
+	}
 }
