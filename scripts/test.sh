@@ -70,7 +70,7 @@ run_unit() {
 run_corpus() {
   echo "==> corpus-wide tests in full, without -race"
   local start=$SECONDS
-  go test -json -count=1 -timeout 20m -run 'Corpus|Golden|Transcode|Pydicom' ./dicom/ ./imaging/ ./codec/... 2>&1 | tee "$OUT/corpus.json" | "$TS" progress
+  go test -json -count=1 -timeout 20m -run 'Corpus|Golden|Transcode|Pydicom' ./dicom/ ./imaging/ ./codec/... ./internal/archive/ 2>&1 | tee "$OUT/corpus.json" | "$TS" progress
   local rc=${PIPESTATUS[0]}
   exit_event "$OUT/corpus.json" "corpus tests without -race" "$rc"
   echo "    (corpus step exit $rc, $((SECONDS - start))s)"

@@ -19,14 +19,10 @@ import (
 
 const childEnv = "LIGHTBOX_INDEX_KILL_CHILD"
 
-// TestKillChild is the child process of TestKill9: it inserts batches into
-// the index named by the environment and reports each acknowledged SOP
-// Instance UID on stdout until it is killed.
-func TestKillChild(t *testing.T) {
-	spec := os.Getenv(childEnv)
-	if spec == "" {
-		t.Skip("child process of TestKill9 only")
-	}
+// runKillChild is the child process of TestKill9 (TestMain calls it when
+// the environment names an index): it inserts batches into that index and
+// reports each acknowledged SOP Instance UID on stdout until it is killed.
+func runKillChild(spec string) {
 	path, first, _ := strings.Cut(spec, "|")
 	start, _ := strconv.Atoi(first)
 	ix, err := Open(context.Background(), path, Options{})
@@ -63,7 +59,7 @@ func TestKill9(t *testing.T) {
 	var acked []string
 	rng := rand.New(rand.NewPCG(4, 2))
 	for round := range 4 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$")
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s|%d", childEnv, path, round*1_000_000))
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
