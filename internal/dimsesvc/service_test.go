@@ -470,3 +470,48 @@ func TestRetrieveCancel(t *testing.T) {
 		t.Errorf("association after the cancel: %v", err)
 	}
 }
+
+// TestStoreAbortedMidway: a peer that aborts inside a data set leaves
+// nothing stored, and the server goes on serving.
+func TestStoreAbortedMidway(t *testing.T) {
+	s := newSite(t, Options{AllowUnknownStore: true})
+	base := sample(t)
+	class := base.String(dicom.TagSOPClassUID)
+	ctxs := append(dimse.StorageContexts([2]string{class, dicom.ExplicitVRLittleEndian}), dimse.VerificationContexts()...)
+	c, err := s.dial(t, "ABORTER", ctxs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Association()
+	var pcID byte
+	for _, pc := range a.Contexts() {
+		if pc.Accepted() && pc.AbstractSyntax == class {
+			pcID = pc.ID
+		}
+	}
+	uid := base.String(dicom.TagSOPInstanceUID)
+	cmd, err := (&dimse.Command{Field: dimse.CStoreRQ, MessageID: 1, AffectedSOPClassUID: class, AffectedSOPInstanceUID: uid, HasDataSet: true}).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	dicom.WriteDataset(&b, base, dicom.EncodingExplicitLE, dicom.WriteOptions{})
+	err = a.WriteMessage(pcID, cmd, func(w io.Writer) error {
+		w.Write(b.Bytes()[:b.Len()/2])
+		return errors.New("gone")
+	})
+	if err == nil {
+		t.Fatal("half a data set sent without error")
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := s.count(t); n != 0 {
+		t.Errorf("%d instances stored from half a data set", n)
+	}
+	c2, err := s.dial(t, "NEXT", ctxs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.Echo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

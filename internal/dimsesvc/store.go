@@ -11,6 +11,7 @@ import (
 
 	"github.com/lightbox-pacs/lightbox/dimse"
 	"github.com/lightbox-pacs/lightbox/internal/archive"
+	"github.com/lightbox-pacs/lightbox/ul"
 )
 
 // Store receives one C-STORE: the data set streams into the archive
@@ -35,7 +36,7 @@ func (s *Service) Store(ctx context.Context, req *dimse.StoreRequest, data io.Re
 		if errors.As(err, &se) { // the guard's verdict
 			return result(se)
 		}
-		return s.storeFailure(req, err)
+		return s.storeFailure(ctx, req, err)
 	}
 	if res.SOPInstanceUID != req.SOPInstanceUID {
 		// The guard could not see the UID early enough (a deflated data
@@ -51,7 +52,7 @@ func (s *Service) Store(ctx context.Context, req *dimse.StoreRequest, data io.Re
 }
 
 // storeFailure maps an archive error to a C-STORE failure status.
-func (s *Service) storeFailure(req *dimse.StoreRequest, err error) dimse.Result {
+func (s *Service) storeFailure(ctx context.Context, req *dimse.StoreRequest, err error) dimse.Result {
 	if re, ok := archive.IsReject(err); ok {
 		st := dimse.StatusCannotUnderstand
 		switch re.Reason {
@@ -64,6 +65,12 @@ func (s *Service) storeFailure(req *dimse.StoreRequest, err error) dimse.Result 
 		return dimse.Result{Status: st, ErrorComment: comment(strings.TrimPrefix(re.Detail, "dicom: "))}
 	}
 	switch {
+	case ctx.Err() != nil, errors.Is(err, ul.ErrAborted), errors.Is(err, ul.ErrConnectionLost), errors.Is(err, ul.ErrTimeout),
+		errors.Is(err, ul.ErrClosed), errors.Is(err, ul.ErrProtocol):
+		// The data set did not arrive whole: nothing stored, and the
+		// association is most likely gone.
+		s.log.Info("C-STORE data set not received", "sop_instance", req.SOPInstanceUID, "calling", req.SourceAE, "err", err)
+		return dimse.Result{Status: dimse.StatusProcessingFailure, ErrorComment: "data set not received"}
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		s.log.Error("C-STORE failed: storage full", "sop_instance", req.SOPInstanceUID, "err", err)
 		return dimse.Result{Status: dimse.StatusOutOfResources, ErrorComment: "out of storage space (disk full)"}
