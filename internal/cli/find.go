@@ -237,6 +237,22 @@ var defaultKeys = map[string][]string{
 	"IMAGE":  {"InstanceNumber", "SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID"},
 }
 
+// columns returns the tags of the -k keys in the order given, without the
+// level and character set.
+func (q *qrFlags) columns() []dicom.Tag {
+	var out []dicom.Tag
+	seen := map[dicom.Tag]bool{}
+	for _, s := range q.keys {
+		k, err := parseKey(s)
+		if err != nil || k.tag == tagQueryRetrieveLevel || k.tag == dicom.TagSpecificCharacterSet || seen[k.tag] {
+			continue
+		}
+		seen[k.tag] = true
+		out = append(out, k.tag)
+	}
+	return out
+}
+
 // onlyMatchKeys reports whether no -k names a return key other than the
 // level and character set.
 func (q *qrFlags) onlyMatchKeys() bool {
@@ -286,13 +302,14 @@ func runFind(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage(fs, stderr, err)
 	}
 	level := ident.String(tagQueryRetrieveLevel)
+	cols := qf.columns()
 	if qf.onlyMatchKeys() {
 		for _, kw := range defaultKeys[level] {
-			en, _ := dict.ByKeyword(kw)
-			if ident.Get(dicom.Tag(en.Tag)) == nil {
-				k, _ := parseKey(kw)
+			k, _ := parseKey(kw)
+			if ident.Get(k.tag) == nil {
 				e, _ := keyElement(k, charset.Default)
 				ident.Set(e)
+				cols = append(cols, k.tag)
 			}
 		}
 	}
@@ -329,7 +346,7 @@ func runFind(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	} else {
-		printFindTable(stdout, ident, results)
+		printFindTable(stdout, cols, results)
 	}
 	switch {
 	case findErr != nil:
@@ -356,15 +373,9 @@ func dialPeer(ctx context.Context, addr string, cfg dimse.ClientConfig, df *dims
 	return c, nil
 }
 
-// printFindTable prints one row per match, one column per key of the
-// identifier (level and character set left out), values decoded to UTF-8.
-func printFindTable(w io.Writer, ident *dicom.Dataset, results []*dicom.Dataset) {
-	var cols []dicom.Tag
-	for _, e := range ident.Elements {
-		if e.Tag != tagQueryRetrieveLevel && e.Tag != dicom.TagSpecificCharacterSet {
-			cols = append(cols, e.Tag)
-		}
-	}
+// printFindTable prints one row per match, one column per key, values
+// decoded to UTF-8.
+func printFindTable(w io.Writer, cols []dicom.Tag, results []*dicom.Dataset) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for i, t := range cols {
 		if i > 0 {
