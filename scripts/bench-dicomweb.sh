@@ -4,7 +4,8 @@
 # `orthanc-dicomweb`) on the same synthetic data, driven by the same Go
 # client (scripts/benchdicomweb) and wrk: a 100-instance CT study (~388 kB
 # instances made from ge-ct-evrle.dcm with new UIDs) plus 49 two-instance
-# studies so QIDO has something to search. Measures STOW-RS instances/s,
+# studies so QIDO has something to search, and a second 100-instance
+# study for concurrent ingest. Measures STOW-RS instances/s (1 and 4 clients),
 # QIDO-RS study search by PatientID (p50/p99 with one client, req/s under
 # wrk), PatientName wildcard latency, /metadata of the study (first and
 # repeated) and WADO-RS whole-study MB/s. Prints a Markdown table (also

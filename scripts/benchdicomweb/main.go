@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
@@ -113,8 +114,8 @@ type server struct {
 }
 
 type result struct {
-	stowRate              float64
-	stowErr               string
+	stowRate, stowRate4   float64
+	metaCount             int
 	qidoP50, qidoP99      time.Duration
 	qidoRPS               float64
 	wildP50               time.Duration
@@ -245,7 +246,38 @@ func run(srv server, s *synth, run string, studies, perStudy, extraPer, queries,
 		}
 	}
 	r.stowRate = float64(perStudy) / time.Since(t).Seconds()
-	slog.Info("loaded", "server", srv.name, "inst/s", fmt.Sprintf("%.0f", r.stowRate))
+
+	// The same again with 4 concurrent clients, into a separate study.
+	t = time.Now()
+	jobs, errc := make(chan int), make(chan error, perStudy)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				var insts [][]byte
+				for j := i; j < i+batch && j <= perStudy; j++ {
+					insts = append(insts, s.instance(run, studies, j))
+				}
+				if err := stow(srv.base, insts); err != nil {
+					errc <- err
+				}
+			}
+		}()
+	}
+	for i := 1; i <= perStudy; i += batch {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		fail("STOW (4 clients)", err)
+	} else {
+		r.stowRate4 = float64(perStudy) / time.Since(t).Seconds()
+	}
+	slog.Info("loaded", "server", srv.name, "inst/s", fmt.Sprintf("%.0f", r.stowRate), "inst/s (4 clients)", fmt.Sprintf("%.0f", r.stowRate4))
 
 	// QIDO-RS by PatientID, one client, sequential.
 	var lat []time.Duration
@@ -286,10 +318,11 @@ func run(srv server, s *synth, run string, studies, perStudy, extraPer, queries,
 
 	// /metadata: first, then the median of 5 repeats.
 	metaURL := srv.base + "/studies/" + uid(run, 1, 0, 0) + "/metadata"
-	if _, d, _, err := get(metaURL, "application/dicom+json"); err != nil {
+	if _, d, body, err := get(metaURL, "application/dicom+json"); err != nil {
 		fail("metadata", err)
 	} else {
 		r.metaFirst = d
+		r.metaCount = bytes.Count(body, []byte(`"00080018"`))
 		lat = lat[:0]
 		for range 5 {
 			if _, d, _, err := get(metaURL, "application/dicom+json"); err == nil {
@@ -353,12 +386,13 @@ func main() {
 	}
 	l, o := rs[0], rs[1]
 	var t strings.Builder
-	fmt.Fprintf(&t, "DICOMweb, %d-instance CT study (%d kB each) + %d small studies, same client, one run\n\n",
-		*perStudy, len(s.template)/1000, *studies-1)
+	fmt.Fprintf(&t, "DICOMweb, %d-instance CT study (%d kB each) + %d small studies (+ one more %d-instance study for the 4-client STOW), same client, one run\n\n",
+		*perStudy, len(s.template)/1000, *studies-1, *perStudy)
 	fmt.Fprintf(&t, "| Measure | Lightbox | Orthanc 1.10 + DICOMweb 1.7 | Lightbox / Orthanc |\n|---|---|---|---|\n")
 	row := func(name, a, b, x string) { fmt.Fprintf(&t, "| %s | %s | %s | %s |\n", name, a, b, x) }
 	d := func(x time.Duration) float64 { return float64(x) }
 	row("STOW-RS, 10 instances/request (inst/s)", fmt.Sprintf("%.0f", l.stowRate), fmt.Sprintf("%.0f", o.stowRate), ratio(l.stowRate, o.stowRate))
+	row("STOW-RS, 4 clients x 10 instances/request (inst/s)", fmt.Sprintf("%.0f", l.stowRate4), fmt.Sprintf("%.0f", o.stowRate4), ratio(l.stowRate4, o.stowRate4))
 	row("QIDO-RS PatientID p50, 1 client", ms(l.qidoP50), ms(o.qidoP50), ratio(d(o.qidoP50), d(l.qidoP50)))
 	row("QIDO-RS PatientID p99, 1 client", ms(l.qidoP99), ms(o.qidoP99), ratio(d(o.qidoP99), d(l.qidoP99)))
 	row(fmt.Sprintf("QIDO-RS PatientID req/s (wrk, 8 conns, %ds)", *wrkSecs), fmt.Sprintf("%.0f", l.qidoRPS), fmt.Sprintf("%.0f", o.qidoRPS), ratio(l.qidoRPS, o.qidoRPS))
@@ -369,6 +403,9 @@ func main() {
 		fmt.Sprintf("%.0f", l.wadoMBs), fmt.Sprintf("%.0f", o.wadoMBs), ratio(l.wadoMBs, o.wadoMBs))
 	if l.qidoCount != 1 || o.qidoCount != 1 {
 		fmt.Fprintf(&t, "\nnote: QIDO by PatientID matched %d (Lightbox) / %d (Orthanc) studies, expected 1\n", l.qidoCount, o.qidoCount)
+	}
+	if l.metaCount != *perStudy || o.metaCount != *perStudy {
+		fmt.Fprintf(&t, "\nnote: /metadata returned %d (Lightbox) / %d (Orthanc) instances, expected %d\n", l.metaCount, o.metaCount, *perStudy)
 	}
 	for _, e := range append(l.errs, o.errs...) {
 		fmt.Fprintf(&t, "\nerror: %s\n", e)
