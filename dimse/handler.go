@@ -202,6 +202,13 @@ type Instance struct {
 	TransferSyntax string
 	// Open returns the stored Part 10 file (or bare data set).
 	Open func(ctx context.Context) (InstanceReader, error)
+	// Convert, when set, returns the instance re-encoded in the native
+	// transfer syntax ts (Explicit VR Little Endian is asked for): the
+	// retrieve path calls it when the peer accepted none of the stored
+	// (compressed) syntax but an uncompressed one. Nil: it cannot be
+	// converted. C-MOVE sub-associations propose Explicit and Implicit VR
+	// Little Endian beside the stored syntax for instances that have it.
+	Convert func(ctx context.Context, ts string) (InstanceReader, error)
 }
 
 // InstanceReader reads a stored instance: seekable and readable at

@@ -119,14 +119,10 @@ func (h *assocHandler) runMove(op *operation, m *inMsg, ident *dicom.Dataset) {
 
 // moveChunk sends instances over one association to the destination.
 func (h *assocHandler) moveChunk(run *subOpRun, remote RemoteAE, msgID uint16, chunk []Instance) error {
-	var pairs [][2]string
-	for _, inst := range chunk {
-		pairs = append(pairs, [2]string{inst.SOPClassUID, syntaxOrDefault(inst.TransferSyntax)})
-	}
 	cfg := ClientConfig{
 		CallingAE:       h.s.AETitle,
 		CalledAE:        remote.AETitle,
-		Contexts:        StorageContexts(pairs...),
+		Contexts:        ContextsFor(chunk),
 		TLSConfig:       remote.TLSConfig,
 		UL:              h.s.UL,
 		ResponseTimeout: h.s.IdleTimeout,
@@ -163,21 +159,45 @@ func (h *assocHandler) moveChunk(run *subOpRun, remote RemoteAE, msgID uint16, c
 	return last
 }
 
-// sendOne opens an instance and sends it with send.
+// sendOne opens an instance and sends it with send. When no accepted
+// context carries the stored syntax (send fails with ErrNoContext before
+// writing anything) and the instance has a Convert hook, the instance is
+// converted to Explicit VR Little Endian and sent again, for a peer that
+// accepted an uncompressed syntax only.
 func (h *assocHandler) sendOne(inst Instance, send func(*source) (Status, error)) (Status, error) {
 	if inst.Open == nil {
 		return StatusUnableToProcess, errors.New("instance cannot be opened")
 	}
-	r, err := inst.Open(h.ctx)
+	st, stored, err := h.sendFrom(func(ctx context.Context) (InstanceReader, error) { return inst.Open(ctx) }, send)
+	if err == nil || !errors.Is(err, ErrNoContext) || inst.Convert == nil || stored == "" || isNative(stored) {
+		return st, err
+	}
+	st, _, cerr := h.sendFrom(func(ctx context.Context) (InstanceReader, error) {
+		return inst.Convert(ctx, dicom.ExplicitVRLittleEndian)
+	}, send)
+	if cerr != nil && !errors.Is(cerr, ErrNoContext) {
+		return st, fmt.Errorf("dimse: converting %s from %s: %w", inst.SOPInstanceUID, stored, cerr)
+	}
+	if cerr == nil {
+		h.log.Debug("sub-operation sent converted", "sop_instance", inst.SOPInstanceUID, "from", stored)
+	}
+	return st, cerr
+}
+
+// sendFrom opens a reader with open, parses it and sends it with send; it
+// also returns the syntax the opened data is in ("" if it was not read).
+func (h *assocHandler) sendFrom(open func(context.Context) (InstanceReader, error), send func(*source) (Status, error)) (Status, string, error) {
+	r, err := open(h.ctx)
 	if err != nil {
-		return StatusUnableToProcess, err
+		return StatusUnableToProcess, "", err
 	}
 	defer r.Close()
 	s, err := openSeekable(r)
 	if err != nil {
-		return StatusUnableToProcess, err
+		return StatusUnableToProcess, "", err
 	}
-	return send(s)
+	st, err := send(s)
+	return st, s.TransferSyntax, err
 }
 
 func syntaxOrDefault(ts string) string {

@@ -240,8 +240,15 @@ func dropGroupLengths(ds *dicom.Dataset) {
 // instances of a SOP class stored in ts: the stored syntax, plus Explicit
 // and Implicit VR Little Endian when the data is native (convertible).
 func storageProposal(sopClass, ts string) ul.ContextRQ {
+	return storageProposalConv(sopClass, ts, false)
+}
+
+// storageProposalConv is storageProposal, with Explicit and Implicit VR
+// Little Endian also offered for compressed data when convertible (the
+// instance has a Convert hook).
+func storageProposalConv(sopClass, ts string, convertible bool) ul.ContextRQ {
 	syntaxes := []string{ts}
-	if isNative(ts) {
+	if isNative(ts) || convertible {
 		for _, alt := range []string{dicom.ExplicitVRLittleEndian, dicom.ImplicitVRLittleEndian} {
 			if alt != ts {
 				syntaxes = append(syntaxes, alt)
@@ -295,13 +302,25 @@ func InstanceFromFile(path string) (Instance, error) {
 }
 
 // ContextsFor returns the presentation contexts to propose for sending
-// the instances (see StorageContexts).
+// the instances (see StorageContexts); compressed instances with a
+// Convert hook are also offered in Explicit and Implicit VR Little Endian.
 func ContextsFor(instances []Instance) []ul.ContextRQ {
-	pairs := make([][2]string, 0, len(instances))
+	index := map[[2]string]int{}
+	var out []ul.ContextRQ
 	for _, inst := range instances {
-		pairs = append(pairs, [2]string{inst.SOPClassUID, syntaxOrDefault(inst.TransferSyntax)})
+		p := [2]string{inst.SOPClassUID, syntaxOrDefault(inst.TransferSyntax)}
+		conv := inst.Convert != nil && !isNative(p[1])
+		i, ok := index[p]
+		if !ok {
+			index[p] = len(out)
+			out = append(out, storageProposalConv(p[0], p[1], conv))
+			continue
+		}
+		if conv && len(out[i].TransferSyntaxes) == 1 {
+			out[i] = storageProposalConv(p[0], p[1], true)
+		}
 	}
-	return StorageContexts(pairs...)
+	return out
 }
 
 // ChunkInstances splits instances, keeping their order, into groups whose

@@ -30,8 +30,9 @@ type assocHandler struct {
 	ctx    context.Context // ends with the association
 	cancel context.CancelFunc
 	inbox  chan *inMsg
-	busy   atomic.Bool // an operation is outstanding: idle timeouts do not apply
-	subID  uint16      // message IDs of C-GET sub-operations (operation goroutine only)
+	busy   atomic.Bool               // an operation is outstanding: idle timeouts do not apply
+	cur    atomic.Pointer[operation] // the outstanding operation, if any
+	subID  uint16                    // message IDs of C-GET sub-operations (operation goroutine only)
 }
 
 // inMsg is one message handed from the reader to the main loop.
@@ -57,6 +58,11 @@ type operation struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	storeRsp chan *Command // C-STORE-RSPs for C-GET sub-operations
+	req      *inMsg        // the request
+	// final is set just before the final response is written: a request
+	// arriving after it is the peer's next one, not one sent while the
+	// operation was outstanding.
+	final atomic.Bool
 }
 
 func newAssocHandler(s *Server, a *ul.Association) *assocHandler {
@@ -107,14 +113,22 @@ func (h *assocHandler) serve() {
 				if h.routeDuringOp(op, m) {
 					continue
 				}
-				h.log.Warn("request while an operation is outstanding (window 1/1): finishing it first", "message", m.cmd.String())
+				if op.final.Load() {
+					// The final response is written; the operation
+					// goroutine is only returning.
+					h.log.Debug("next request right after a final response", "message", m.cmd.String())
+				} else {
+					h.log.Warn("request while an operation is outstanding (window 1/1): finishing it first", "message", m.cmd.String())
+				}
 				<-op.done
 				op = nil
 			}
 			op = h.dispatch(m)
+			h.cur.Store(op)
 			h.busy.Store(op != nil)
 		case <-opDone:
 			op = nil
+			h.cur.Store(nil)
 			h.busy.Store(false)
 		}
 	}
@@ -219,6 +233,11 @@ func (h *assocHandler) respond(m *inMsg, rsp *Command, data *dicom.Dataset) erro
 		rsp.AffectedSOPClassUID = m.cmd.AffectedSOPClassUID
 	}
 	rsp.HasDataSet = data != nil
+	if !rsp.Status.IsPending() {
+		if op := h.cur.Load(); op != nil && op.req == m {
+			op.final.Store(true)
+		}
+	}
 	raw, err := rsp.Encode()
 	if err != nil {
 		h.log.Error("cannot encode response", "err", err)
@@ -353,7 +372,8 @@ func (h *assocHandler) startOperation(m *inMsg) *operation {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(h.ctx)
-	op := &operation{msgID: m.cmd.MessageID, ctx: ctx, cancel: cancel, done: make(chan struct{}), storeRsp: make(chan *Command, 1)}
+	op := &operation{msgID: m.cmd.MessageID, ctx: ctx, cancel: cancel, done: make(chan struct{}), storeRsp: make(chan *Command, 1), req: m}
+	h.cur.Store(op) // before it can respond
 	go func() {
 		defer close(op.done)
 		defer cancel()

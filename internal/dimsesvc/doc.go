@@ -25,10 +25,10 @@
 //     dimse.Server performs the sub-operations, in the stored transfer
 //     syntax or, for uncompressed data, in the uncompressed syntax the
 //     peer accepts. Move destinations come from an AEResolver over the
-//     remote AE directory. Converting compressed instances to Explicit VR
-//     Little Endian for peers that do not take their syntax is ready here
-//     (decompress, through the codec registry) but waits for package dimse
-//     to offer it in its proposals and ask for it.
+//     remote AE directory. Compressed instances the codec registry can
+//     decode carry a Convert hook (decompress): a peer that accepts none
+//     of their compressed syntax but an uncompressed one gets them in
+//     Explicit VR Little Endian (or Implicit, re-encoded by package dimse).
 //
 // Access: a calling AE title found in the remote AE directory (Options.KnownAE)
 // may use every service; an unknown one only those Options.AllowUnknown*

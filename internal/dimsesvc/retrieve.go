@@ -2,6 +2,9 @@ package dimsesvc
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/lightbox-pacs/lightbox/dicom"
 
 	"github.com/lightbox-pacs/lightbox/dimse"
 	"github.com/lightbox-pacs/lightbox/internal/index"
@@ -42,15 +45,26 @@ func (s *Service) retrieve(ctx context.Context, req *dimse.RetrieveRequest) ([]d
 }
 
 // instance makes a stored instance sendable: its blob is opened when the
-// sub-operation runs.
+// sub-operation runs. A compressed instance the codec registry can decode
+// can also be converted to Explicit VR Little Endian, for a peer that
+// accepts no compressed syntax.
 func (s *Service) instance(in index.Instance) dimse.Instance {
-	key := in.BlobKey
-	return dimse.Instance{
+	key, storedTS := in.BlobKey, in.TransferSyntaxUID
+	inst := dimse.Instance{
 		SOPClassUID:    in.SOPClassUID,
 		SOPInstanceUID: in.SOPInstanceUID,
-		TransferSyntax: in.TransferSyntaxUID,
+		TransferSyntax: storedTS,
 		Open: func(ctx context.Context) (dimse.InstanceReader, error) {
 			return s.arch.Blobs().Open(ctx, key)
 		},
 	}
+	if canDecompress(storedTS) {
+		inst.Convert = func(ctx context.Context, ts string) (dimse.InstanceReader, error) {
+			if ts != dicom.ExplicitVRLittleEndian {
+				return nil, fmt.Errorf("dimsesvc: cannot convert %s to %s", key, ts)
+			}
+			return s.decompress(ctx, key, storedTS)
+		}
+	}
+	return inst
 }
