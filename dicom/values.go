@@ -34,8 +34,8 @@ func (ds *Dataset) order() binary.ByteOrder {
 }
 
 // Text decodes the raw value of a string element to UTF-8 as one string,
-// backslashes included, with trailing padding (and, except for LT, ST, UT
-// and UR, leading spaces) removed. Text of VRs outside the Specific
+// backslashes included, with trailing padding removed (Strings also trims
+// leading spaces where the VR allows). Text of VRs outside the Specific
 // Character Set's reach is read as ASCII/Latin-1.
 func (ds *Dataset) Text(e *Element) string {
 	if e == nil || e.Value == nil {
@@ -53,10 +53,6 @@ func (ds *Dataset) Text(e *Element) string {
 		s, _ = ds.Charset().Decode(e.Value, kind)
 	} else {
 		s = latin1(e.Value)
-	}
-	switch e.VR {
-	case LT, ST, UT, UR:
-		return strings.TrimRight(s, " \x00")
 	}
 	return strings.TrimRight(s, " \x00")
 }

@@ -228,3 +228,13 @@ func uidName(uid string) string {
 	}
 	return uid
 }
+
+// onlyPeer reads HOST PORT from the positional arguments of a command that
+// takes nothing else.
+func onlyPeer(pos []string) (string, error) {
+	addr, rest, err := peerAddr(pos)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("unexpected arguments %q", rest)
+	}
+	return addr, err
+}

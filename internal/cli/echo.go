@@ -28,10 +28,7 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	addr, rest, err := peerAddr(pos)
-	if err == nil && len(rest) > 0 {
-		err = fmt.Errorf("unexpected arguments %q", rest)
-	}
+	addr, err := onlyPeer(pos)
 	if err == nil && *repeat < 1 {
 		err = fmt.Errorf("-repeat %d: at least 1", *repeat)
 	}

@@ -91,6 +91,17 @@ func (q *qrFlags) model(svc dimse.Service) (string, error) {
 }
 
 // extendedNegotiation returns the items to propose for the model.
+// request returns the information model and the identifier of a C-FIND,
+// C-MOVE or C-GET built from the flags.
+func (q *qrFlags) request(svc dimse.Service) (string, *dicom.Dataset, error) {
+	model, err := q.model(svc)
+	if err != nil {
+		return "", nil, err
+	}
+	ident, err := q.identifier()
+	return model, ident, err
+}
+
 func (q *qrFlags) extendedNegotiation(model string) []ul.ExtendedNegotiation {
 	if !q.relational {
 		return nil
@@ -286,18 +297,11 @@ func runFind(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	addr, rest, err := peerAddr(pos)
-	if err == nil && len(rest) > 0 {
-		err = fmt.Errorf("unexpected arguments %q", rest)
-	}
+	addr, err := onlyPeer(pos)
 	if err != nil {
 		return exitUsage(fs, stderr, err)
 	}
-	model, err := qf.model(dimse.ServiceFind)
-	if err != nil {
-		return exitUsage(fs, stderr, err)
-	}
-	ident, err := qf.identifier()
+	model, ident, err := qf.request(dimse.ServiceFind)
 	if err != nil {
 		return exitUsage(fs, stderr, err)
 	}

@@ -153,18 +153,11 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	addr, rest, err := peerAddr(pos)
-	if err == nil && len(rest) > 0 {
-		err = fmt.Errorf("unexpected arguments %q", rest)
-	}
+	addr, err := onlyPeer(pos)
 	if err != nil {
 		return exitUsage(fs, stderr, err)
 	}
-	model, err := qf.model(dimse.ServiceGet)
-	if err != nil {
-		return exitUsage(fs, stderr, err)
-	}
-	ident, err := qf.identifier()
+	model, ident, err := qf.request(dimse.ServiceGet)
 	if err != nil {
 		return exitUsage(fs, stderr, err)
 	}

@@ -20,9 +20,9 @@ import (
 
 	"github.com/lightbox-pacs/lightbox/internal/archive"
 	blobfs "github.com/lightbox-pacs/lightbox/internal/blob/fs"
+	"github.com/lightbox-pacs/lightbox/internal/config"
 	"github.com/lightbox-pacs/lightbox/internal/index"
-	"github.com/lightbox-pacs/lightbox/internal/index/postgres"
-	"github.com/lightbox-pacs/lightbox/internal/index/sqlite"
+	"github.com/lightbox-pacs/lightbox/internal/server"
 )
 
 func init() {
@@ -441,36 +441,40 @@ func (sf *storeFlags) open(ctx context.Context, stderr io.Writer) (*stores, erro
 	if err != nil {
 		return nil, err
 	}
+	cfg := sf.config()
 	st := &stores{log: log}
-	st.blobs, err = blobfs.Open(filepath.Join(sf.data, "blobs"), blobfs.Options{Logger: log})
+	st.blobs, err = blobfs.Open(cfg.BlobDir(), blobfs.Options{Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	st.idx, st.indexPath, err = sf.openIndex(ctx, log)
+	if sf.index == "postgres" && sf.pg == "" {
+		st.Close()
+		return nil, errors.New("--index postgres needs --pg DSN")
+	}
+	st.idx, err = server.OpenIndex(ctx, &cfg, log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	if sf.index == "sqlite" {
+		st.indexPath = cfg.IndexPath()
+	}
 	return st, nil
 }
 
-// sqlitePath is the SQLite index file in the data directory.
-func (sf *storeFlags) sqlitePath() string { return filepath.Join(sf.data, "index.db") }
+// config returns the storage part of the server configuration the flags
+// name, so the commands and the server agree on the data directory layout.
+func (sf *storeFlags) config() config.Config {
+	cfg := config.Default()
+	cfg.DataDir = sf.data
+	cfg.Index = config.Index{Backend: sf.index, DSN: sf.pg}
+	return cfg
+}
 
-func (sf *storeFlags) openIndex(ctx context.Context, log *slog.Logger) (index.Index, string, error) {
-	switch sf.index {
-	case "sqlite":
-		p := sf.sqlitePath()
-		idx, err := sqlite.Open(ctx, p, sqlite.Options{Logger: log})
-		return idx, p, err
-	case "postgres":
-		if sf.pg == "" {
-			return nil, "", errors.New("--index postgres needs --pg DSN")
-		}
-		idx, err := postgres.Open(ctx, sf.pg, postgres.Options{Logger: log})
-		return idx, "", err
-	}
-	return nil, "", fmt.Errorf("--index: unknown backend %q (sqlite, postgres)", sf.index)
+// sqlitePath is the SQLite index file in the data directory.
+func (sf *storeFlags) sqlitePath() string {
+	cfg := sf.config()
+	return cfg.IndexPath()
 }
 
 // syncWriter serialises writes from several goroutines to one writer.

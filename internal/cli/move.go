@@ -38,10 +38,7 @@ func runMove(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	addr, rest, err := peerAddr(pos)
-	if err == nil && len(rest) > 0 {
-		err = fmt.Errorf("unexpected arguments %q", rest)
-	}
+	addr, err := onlyPeer(pos)
 	if err == nil && dest == "" {
 		err = errors.New("--dest is required")
 	}
@@ -51,11 +48,7 @@ func runMove(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitUsage(fs, stderr, err)
 	}
-	model, err := qf.model(dimse.ServiceMove)
-	if err != nil {
-		return exitUsage(fs, stderr, err)
-	}
-	ident, err := qf.identifier()
+	model, ident, err := qf.request(dimse.ServiceMove)
 	if err != nil {
 		return exitUsage(fs, stderr, err)
 	}

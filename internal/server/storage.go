@@ -64,7 +64,7 @@ func OpenIndex(ctx context.Context, cfg *config.Config, log *slog.Logger) (index
 		}
 		return idx, nil
 	}
-	return nil, fmt.Errorf("server: unknown index backend %q", cfg.Index.Backend)
+	return nil, fmt.Errorf("server: index: unknown backend %q (sqlite, postgres)", cfg.Index.Backend)
 }
 
 // Close flushes the archive's pending commits, then closes the index and
