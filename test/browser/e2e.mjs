@@ -192,6 +192,20 @@ async function canvasDigest(page) {
 }
 
 /**
+ * canvasDigestChanged waits (up to 5 s) for the viewport to draw something
+ * other than the before digest: Cornerstone renders on the next animation
+ * frame, so a digest taken straight after a click can still show the old frame.
+ */
+async function canvasDigestChanged(page, before) {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const d = await canvasDigest(page);
+    if (d.hash !== before.hash || Date.now() > deadline) return d;
+  }
+}
+
+/**
  * expectedGrey is the grey the VOI range should give a modality value: the
  * lower bound and below black, the upper bound and above white, linear in
  * between (DICOM's LINEAR VOI LUT function, as Cornerstone implements it).
@@ -432,7 +446,7 @@ async function run(page, context) {
     await page.locator('[data-testid=viewport]').focus();
     await page.keyboard.press('ArrowDown');
     await waitIndex(page, 1);
-    const afterKey = await canvasDigest(page);
+    const afterKey = await canvasDigestChanged(page, before);
     check(afterKey.hash !== before.hash, 'the canvas did not change after scrolling to image 2');
     const box = await page.locator('[data-testid=viewport]').boundingBox();
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
@@ -498,7 +512,7 @@ async function run(page, context) {
     await page.click('button[data-action=rotate]');
     st = await viewerState(page);
     check(st.rotation === 90, `rotation ${st.rotation}, want 90`);
-    const d1 = await canvasDigest(page);
+    const d1 = await canvasDigestChanged(page, d0);
     check(d1.hash !== d0.hash, 'rotating did not change the canvas');
     await page.click('button[data-action=flip-h]');
     await page.click('button[data-action=flip-v]');
