@@ -150,6 +150,7 @@ async function waitIndex(page, index) {
  * (HU) and the grey drawn on the viewport's canvas at that pixel's centre.
  */
 async function samplePixels(page, pts) {
+  await nextFrames(page); // let a pending render land first
   return page.evaluate((pts) => {
     const v = window.lightboxViewer;
     const el = document.querySelector('[data-testid=viewport]');
@@ -176,8 +177,17 @@ async function samplePixels(page, pts) {
   }, pts);
 }
 
+/**
+ * nextFrames waits two animation frames: Cornerstone draws a state change
+ * (W/L, rotation, invert, ...) on the next frame, not during the click.
+ */
+async function nextFrames(page) {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
 /** canvasDigest is a cheap fingerprint of the viewport canvas. */
 async function canvasDigest(page) {
+  await nextFrames(page);
   return page.evaluate(() => {
     const canvas = document.querySelector('[data-testid=viewport] canvas');
     const d = canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height).data;
