@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,6 +27,11 @@ type TranscodeOptions struct {
 	AllowLossy bool
 	// Encode tunes the target's encoder.
 	Encode EncodeOptions
+	// Derive makes a lossy result a new instance derived from the source,
+	// as PS3.3 C.7.6.1.1.5 requires of lossy compression (see
+	// DeriveLossy). Without it the lossy result keeps the source's
+	// identity, which suits a caller that assigns one itself.
+	Derive bool
 }
 
 // Transcode returns a copy of ds whose pixel data is in transfer syntax
@@ -45,8 +51,8 @@ func Transcode(ds *dicom.Dataset, ts string, src io.ReaderAt, targetTS string) (
 // method to (0028,2112) and (0028,2114). Write the result with
 // dicom.WriteFile(w, out, targetTS, dicom.WriteOptions{Bulk: src}): the
 // copy shares ds's other elements, bulk ones included. The SOP Instance
-// UID is left alone; a caller that stores a lossy result as a new instance
-// assigns one.
+// UID is left alone unless opts.Derive is set, which makes a lossy result a
+// new derived instance (DeriveLossy).
 //
 // The new pixel data is held in memory (compressed, or native for a native
 // target).
@@ -106,6 +112,9 @@ func TranscodeWith(ds *dicom.Dataset, ts string, src io.ReaderAt, targetTS strin
 	if enc.Lossy() {
 		ratio := float64(raw) / float64(max(packed, 1))
 		markLossy(out, ratio, enc.Method())
+		if opts.Derive {
+			DeriveLossy(out, ds, targetTS, opts.Encode)
+		}
 	}
 	return out, nil
 }
@@ -238,4 +247,108 @@ func existing(ds *dicom.Dataset, tag dicom.Tag) []string {
 		}
 	}
 	return out
+}
+
+// Tags of the General Image and SOP Common attributes a derived instance
+// changes (PS3.3 C.7.6.1, C.12.1).
+const (
+	tagImageType                     = dicom.Tag(0x00080008)
+	tagSOPClassUID                   = dicom.Tag(0x00080016)
+	tagSOPInstanceUID                = dicom.Tag(0x00080018)
+	tagDerivationDescription         = dicom.Tag(0x00082111)
+	tagSourceImageSequence           = dicom.Tag(0x00082112)
+	tagReferencedSOPClassUID         = dicom.Tag(0x00081150)
+	tagReferencedSOPInstanceUID      = dicom.Tag(0x00081155)
+	tagDerivationCodeSequence        = dicom.Tag(0x00089215)
+	tagPurposeOfReferenceCodeSeq     = dicom.Tag(0x0040A170)
+	tagCodeValue                     = dicom.Tag(0x00080100)
+	tagCodingSchemeDesignator        = dicom.Tag(0x00080102)
+	tagCodeMeaning                   = dicom.Tag(0x00080104)
+	maxDerivationDescription         = 1024 // ST
+	derivedUIDArc                    = ".1."
+	derivedUIDHashBits               = 56 // 44 + 3 + 17 digits = 64 characters at most
+	lossyCompressionCode             = "113040"
+	uncompressedPredecessorCode      = "121320"
+	lossyCompressionMeaning          = "Lossy Compression"
+	uncompressedPredecessorMeaning   = "Uncompressed predecessor"
+	dicomCodingSchemeDesignator      = "DCM"
+	derivationDescriptionTranscoding = "Lossy compression by Lightbox to transfer syntax "
+)
+
+// DerivedUID returns the SOP Instance UID of the instance derived from the
+// instance sopInstanceUID by lossy compression to targetTS with opts: a UID
+// under Lightbox's root (dicom.ImplementationClassUID), arc 1, followed by
+// 56 bits of a SHA-256 over the inputs. The same derivation always gives
+// the same UID, so a client retrieving it twice sees one instance.
+func DerivedUID(sopInstanceUID, targetTS string, opts EncodeOptions) string {
+	h := sha256.Sum256([]byte(sopInstanceUID + "\x00" + targetTS + "\x00" + strconv.Itoa(opts.Quality)))
+	n := binary.BigEndian.Uint64(h[:8]) >> (64 - derivedUIDHashBits)
+	if n == 0 {
+		n = 1
+	}
+	return dicom.ImplementationClassUID + derivedUIDArc + strconv.FormatUint(n, 10)
+}
+
+// DeriveLossy turns out, the lossy transcode of src to targetTS, into a new
+// instance derived from src (PS3.3 C.7.6.1.1.5 Lossy Image Compression,
+// C.7.6.1.1.2 Image Type, C.7.6.1.1.3 Derivation Description, C.7.6.1.1.4
+// Source Image Sequence): a new SOP Instance UID (DerivedUID), Image Type
+// value 1 DERIVED (value 2 kept, SECONDARY when absent), the derivation
+// appended to Derivation Description, Derivation Code Sequence (DCM 113040
+// Lossy Compression), and a Source Image Sequence naming src with purpose
+// DCM 121320 Uncompressed predecessor. The lossy compression attributes
+// are those TranscodeWith set.
+func DeriveLossy(out, src *dicom.Dataset, targetTS string, opts EncodeOptions) {
+	srcUID := src.String(tagSOPInstanceUID)
+	srcClass := src.String(tagSOPClassUID)
+	out.Set(dicom.NewStringElement(tagSOPInstanceUID, dicom.UI, DerivedUID(srcUID, targetTS, opts)))
+
+	types := existing(src, tagImageType)
+	switch len(types) {
+	case 0, 1:
+		types = []string{"DERIVED", "SECONDARY"}
+	default:
+		types = append([]string{"DERIVED"}, types[1:]...)
+	}
+	out.Set(dicom.NewStringElement(tagImageType, dicom.CS, types...))
+
+	desc := derivationDescriptionTranscoding + targetTS
+	if old := strings.TrimSpace(src.String(tagDerivationDescription)); old != "" {
+		desc = old + "; " + desc
+	}
+	if len(desc) > maxDerivationDescription {
+		desc = desc[len(desc)-maxDerivationDescription:]
+	}
+	out.Set(dicom.NewStringElement(tagDerivationDescription, dicom.ST, desc))
+
+	out.Set(sequence(tagDerivationCodeSequence,
+		codeItem(out, lossyCompressionCode, lossyCompressionMeaning)))
+	ref := item(out)
+	ref.Set(dicom.NewStringElement(tagReferencedSOPClassUID, dicom.UI, srcClass))
+	ref.Set(dicom.NewStringElement(tagReferencedSOPInstanceUID, dicom.UI, srcUID))
+	ref.Set(sequence(tagPurposeOfReferenceCodeSeq,
+		codeItem(ref, uncompressedPredecessorCode, uncompressedPredecessorMeaning)))
+	out.Set(sequence(tagSourceImageSequence, ref))
+}
+
+// item returns an empty sequence item under parent, in its encoding.
+func item(parent *dicom.Dataset) *dicom.Dataset {
+	it := dicom.NewDataset()
+	it.Encoding = parent.Encoding
+	it.Parent = parent
+	return it
+}
+
+// codeItem returns a Code Sequence item of the DCM coding scheme.
+func codeItem(parent *dicom.Dataset, value, meaning string) *dicom.Dataset {
+	it := item(parent)
+	it.Set(dicom.NewStringElement(tagCodeValue, dicom.SH, value))
+	it.Set(dicom.NewStringElement(tagCodingSchemeDesignator, dicom.SH, dicomCodingSchemeDesignator))
+	it.Set(dicom.NewStringElement(tagCodeMeaning, dicom.LO, meaning))
+	return it
+}
+
+// sequence returns a sequence element holding items.
+func sequence(tag dicom.Tag, items ...*dicom.Dataset) *dicom.Element {
+	return &dicom.Element{Tag: tag, VR: dicom.SQ, Length: dicom.UndefinedLength, Items: items}
 }
