@@ -15,6 +15,7 @@ import { CT_PRESETS, fromRange } from './presets';
 import { StackTools, PRIMARY_TOOLS, actions, flips, type PrimaryTool } from './tools';
 import { measurements, renderMeasurements } from './measurements';
 import { ThumbnailQueue, fillThumbnail } from './thumbnails';
+import { prefetchStack, type Prefetch } from './prefetch';
 
 type ViewerRoute = Extract<Route, { page: 'viewer' }>;
 
@@ -119,6 +120,9 @@ export async function mountViewer(
   let byImageId = new Map<string, number>();
   let loadGeneration = 0;
   let imageShown = false;
+  // Background load of the whole series once its first image is shown.
+  let prefetch: Prefetch | undefined;
+  cleanups.push(() => prefetch?.cancel());
   const thumbs = new ThumbnailQueue();
   cleanups.push(() => thumbs.stop());
 
@@ -221,6 +225,11 @@ export async function mountViewer(
       setStatus('');
       element.dataset.ready = 'true';
       thumbs.start();
+      prefetch?.cancel();
+      prefetch = prefetchStack(
+        stack.map((s) => s.imageId),
+        shownIndex,
+      );
     }
   });
   for (const ev of [
@@ -515,6 +524,9 @@ export async function mountViewer(
         scale: img ? displayScale(vp, img.imageId) : undefined,
         renderer: renderer(),
         primaryTool: tools.primaryTool,
+        // prefetched images of the series in the cache, of count
+        loaded: prefetch?.loaded() ?? 0,
+        loadFailed: prefetch?.failed() ?? 0,
       };
     },
     /**
