@@ -23,6 +23,10 @@ import {
   ZoomTool,
   PanTool,
   LengthTool,
+  AngleTool,
+  RectangleROITool,
+  EllipticalROITool,
+  ArrowAnnotateTool,
 } from '@cornerstonejs/tools';
 import { init as loaderInit } from '@cornerstonejs/dicom-image-loader';
 
@@ -67,7 +71,19 @@ export function ensureCornerstone(): Promise<void> {
     applyRendererChoice();
     loaderInit({ maxWebWorkers: Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))) });
     toolsInit();
-    for (const tool of [StackScrollTool, WindowLevelTool, ZoomTool, PanTool, LengthTool]) addTool(tool);
+    for (const tool of [
+      StackScrollTool,
+      WindowLevelTool,
+      ZoomTool,
+      PanTool,
+      LengthTool,
+      AngleTool,
+      RectangleROITool,
+      EllipticalROITool,
+      ArrowAnnotateTool,
+    ]) {
+      addTool(tool);
+    }
   })();
   return ready;
 }

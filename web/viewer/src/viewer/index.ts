@@ -1,21 +1,25 @@
-// The viewer page: a study's series (with thumbnails) beside a Cornerstone3D
-// stack viewport that loads frames through WADO-RS, with the reading tools,
-// corner overlays, a measurement list and a URL that always names the
-// image shown.
-import { RenderingEngine, Enums, eventTarget, cache, utilities as csUtils, type Types } from '@cornerstonejs/core';
+// The viewer page: a study's series (with thumbnails) and the patient's
+// prior studies beside one to four Cornerstone3D stack viewports (layouts
+// 1x1, 1x2, 2x2; see pane.ts) that load frames through WADO-RS, with the
+// reading tools, corner overlays, cine, synchronised scrolling, a
+// measurement list and a URL that always names the image shown in the
+// active viewport.
+import { RenderingEngine, eventTarget, cache, utilities as csUtils } from '@cornerstonejs/core';
 import { Enums as ToolEnums, annotation } from '@cornerstonejs/tools';
-import { Tag, type DicomJSON, str, num, nums, formatDate, strs } from '../dicom';
-import { qido, seriesMetadata, enc } from '../dicomweb';
+import { Tag, str, num, nums, formatDate, strs } from '../dicom';
+import { qido, enc } from '../dicomweb';
 import { h, clear } from '../dom';
 import { type Route, viewerURL, lastSearch } from '../router';
 import { ensureCornerstone, applyRendererChoice, renderer } from './cornerstone';
-import { buildStack, type StackImage } from './stack';
-import { Overlay } from './overlay';
 import { CT_PRESETS, fromRange } from './presets';
 import { StackTools, PRIMARY_TOOLS, actions, flips, type PrimaryTool } from './tools';
 import { measurements, renderMeasurements } from './measurements';
 import { ThumbnailQueue, fillThumbnail } from './thumbnails';
-import { prefetchStack, type Prefetch } from './prefetch';
+import { Pane, slicePosition, errorText } from './pane';
+import { cropFromCanvas, fitCrop } from './filters';
+import { attachCropDrag } from './crop';
+import { askText } from './textprompt';
+import { LAYOUTS, type LayoutId, layoutSize } from './layout';
 
 type ViewerRoute = Extract<Route, { page: 'viewer' }>;
 
@@ -34,11 +38,12 @@ interface SeriesInfo {
 }
 
 const ENGINE_ID = 'lightbox-engine';
-const VIEWPORT_ID = 'lightbox-stack';
 const TOOLGROUP_ID = 'lightbox-stack-tools';
 const SERIES_INCLUDE = [Tag.SeriesDescription, Tag.SeriesNumber, Tag.Modality, Tag.NumberOfSeriesRelatedInstances];
 const STUDY_INCLUDE = [Tag.StudyDescription, Tag.ModalitiesInStudy, Tag.AccessionNumber, Tag.PatientBirthDate, Tag.PatientSex];
-
+const PRIOR_INCLUDE = [Tag.StudyDescription, Tag.ModalitiesInStudy, Tag.StudyDate];
+const NON_IMAGE = ['SR', 'PR', 'KO', 'DOC'];
+const DEFAULT_FPS = 10;
 
 /** warmUp initialises Cornerstone ahead of the first study (see prefetchViewer). */
 export function warmUp(): Promise<void> {
@@ -60,34 +65,40 @@ export async function mountViewer(
   const backHref = lastSearch();
   const studyInfo = h('div', { class: 'study-info', 'data-testid': 'study-info' }, 'Loading study…');
   const seriesList = h('ol', { class: 'series-list', 'data-testid': 'series-list' });
+  const priorList = h('ol', { class: 'prior-list', 'data-testid': 'prior-list' });
   const measureList = h('div', { class: 'measure-panel' });
-  const status = h('div', { class: 'viewport-status', 'data-testid': 'viewer-status', role: 'status' }, 'Loading…');
-  const element = h('div', { class: 'viewport', 'data-testid': 'viewport', tabindex: 0 });
-  const viewportWrap = h('div', { class: 'viewport-wrap' }, element, status);
-  const overlay = new Overlay(viewportWrap);
+  const grid = h('div', { class: 'viewports', 'data-testid': 'viewports', 'data-layout': '1x1' });
   const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'data-testid': 'toolbar' });
-
-  clear(root);
-  root.append(
+  const viewerEl = h(
+    'div',
+    { class: 'viewer' },
+    h(
+      'header',
+      { class: 'topbar' },
+      h('a', { href: '/', class: 'brand', 'data-link': true }, 'Lightbox'),
+      h('a', { href: backHref, 'data-link': true, class: 'back', 'data-testid': 'back-to-studies' }, '‹ Studies'),
+      toolbar,
+    ),
     h(
       'div',
-      { class: 'viewer' },
+      { class: 'viewer-body' },
       h(
-        'header',
-        { class: 'topbar' },
-        h('a', { href: '/', class: 'brand', 'data-link': true }, 'Lightbox'),
-        h('a', { href: backHref, 'data-link': true, class: 'back', 'data-testid': 'back-to-studies' }, '‹ Studies'),
-        toolbar,
+        'aside',
+        { class: 'side' },
+        studyInfo,
+        h('h2', {}, 'Series'),
+        seriesList,
+        h('h2', {}, 'Prior studies'),
+        priorList,
+        h('h2', {}, 'Measurements'),
+        measureList,
       ),
-      h(
-        'div',
-        { class: 'viewer-body' },
-        h('aside', { class: 'side' }, studyInfo, h('h2', {}, 'Series'), seriesList, h('h2', {}, 'Measurements'), measureList),
-        viewportWrap,
-      ),
+      grid,
     ),
   );
-  element.addEventListener('contextmenu', (ev) => ev.preventDefault());
+
+  clear(root);
+  root.append(viewerEl);
 
   performance.mark('lightbox:viewer-module');
   await ensureCornerstone();
@@ -95,88 +106,175 @@ export async function mountViewer(
   performance.mark('lightbox:cornerstone-ready');
   if (destroyed) return { destroy() {}, update: () => false };
 
-  // ---- Cornerstone viewport and tools ----
+  // ---- Cornerstone engine, viewports (panes) and tools ----
   const engine = new RenderingEngine(ENGINE_ID);
-  engine.enableElement({
-    viewportId: VIEWPORT_ID,
-    type: Enums.ViewportType.STACK,
-    element: element as HTMLDivElement,
-    defaultOptions: { background: [0, 0, 0] as Types.Point3 },
-  });
   performance.mark('lightbox:engine-ready');
-  const viewport = () => engine.getViewport(VIEWPORT_ID) as Types.IStackViewport;
-  const tools = new StackTools(TOOLGROUP_ID, ENGINE_ID, VIEWPORT_ID);
-  cleanups.push(() => tools.destroy());
-  cleanups.push(() => engine.destroy());
-
-  const ro = new ResizeObserver(() => engine.resize(true, true));
-  ro.observe(element);
-  cleanups.push(() => ro.disconnect());
-
-  // ---- state ----
-  let seriesInfos: SeriesInfo[] = [];
-  let currentSeries = '';
-  let stack: StackImage[] = [];
-  let byImageId = new Map<string, number>();
-  let loadGeneration = 0;
-  let imageShown = false;
-  // Background load of the whole series once its first image is shown.
-  let prefetch: Prefetch | undefined;
-  cleanups.push(() => prefetch?.cancel());
+  const panes: Pane[] = [];
+  let active: Pane;
+  let tools: StackTools | undefined;
+  let layout: LayoutId = '1x1';
+  let syncScroll = false;
   const thumbs = new ThumbnailQueue();
   cleanups.push(() => thumbs.stop());
 
-  const setStatus = (text: string, error = false) => {
-    status.textContent = text;
-    status.classList.toggle('error', error);
-    status.hidden = text === '';
+  const paneEvents = {
+    activate: (p: Pane) => setActive(p),
+    image: (p: Pane, from: number) => {
+      if (p === active) {
+        syncURL();
+        highlightSeries();
+      }
+      syncFrom(p, from);
+    },
+    firstImage: (p: Pane) => {
+      if (p.number === 1) thumbs.start();
+    },
   };
 
-  // The index of the image on screen. Cornerstone's getCurrentImageIdIndex
-  // changes only after STACK_NEW_IMAGE has fired, so the index is taken
-  // from that event.
-  let shownIndex = -1;
-  const currentIndex = () => (stack.length ? shownIndex : -1);
-
-  const refreshOverlay = () => {
-    const i = currentIndex();
-    const img = stack[i];
-    if (!img) return;
-    const vp = viewport();
-    const props = vp.getProperties();
-    const pres = vp.getViewPresentation();
-    const wl = props.voiRange ? fromRange(props.voiRange) : undefined;
-    overlay.update({
-      meta: img.meta,
-      index: i,
-      count: stack.length,
-      frame: img.frame,
-      frames: img.frames,
-      window: wl?.width,
-      center: wl?.center,
-      zoom: displayScale(vp, img.imageId),
-      rotation: pres.rotation,
-      flipH: flips(vp).h,
-      flipV: flips(vp).v,
-      invert: props.invert,
-    });
+  const addPane = () => {
+    const p = new Pane(engine, panes.length + 1, grid, paneEvents, signal);
+    panes.push(p);
+    if (!tools) {
+      tools = new StackTools(TOOLGROUP_ID, ENGINE_ID, [p.id], (current, done) => askText(viewerEl, current, done));
+    } else {
+      tools.addViewport(p.id, ENGINE_ID);
+    }
+    const detachCrop = attachCropDrag(
+      p.wrap,
+      p.element,
+      () => tools?.primaryTool === 'Crop',
+      (a, b) => {
+        if (!p.stack.length) return;
+        const crop = cropFromCanvas(p.vp(), a, b);
+        if (!crop) return;
+        p.crop = crop;
+        fitCrop(p.vp(), crop);
+        p.refreshOverlay();
+      },
+    );
+    cleanupsOfPane.set(p, detachCrop);
+    return p;
   };
+  const cleanupsOfPane = new Map<Pane, () => void>();
+  const removePane = (p: Pane) => {
+    cleanupsOfPane.get(p)?.();
+    cleanupsOfPane.delete(p);
+    try {
+      tools?.removeViewport(p.id, ENGINE_ID);
+    } catch {
+      /* group gone */
+    }
+    p.destroy();
+    panes.splice(panes.indexOf(p), 1);
+  };
+
+  active = addPane();
+  active.setActive(true);
+  cleanups.push(() => {
+    for (const p of [...panes].reverse()) removePane(p);
+  });
+  cleanups.push(() => tools?.destroy());
+  cleanups.push(() => engine.destroy());
+
+  const setActive = (p: Pane) => {
+    if (active === p) return;
+    active = p;
+    for (const q of panes) q.setActive(q === p);
+    syncURL();
+    highlightSeries();
+    refreshCineControls();
+  };
+
+  const setLayout = (id: LayoutId) => {
+    layout = id;
+    const { rows, cols } = layoutSize(id);
+    const n = rows * cols;
+    grid.dataset.layout = id;
+    grid.style.gridTemplateColumns = `repeat(${cols}, 1fr)`;
+    grid.style.gridTemplateRows = `repeat(${rows}, 1fr)`;
+    while (panes.length < n) addPane();
+    while (panes.length > n) removePane(panes[panes.length - 1]);
+    if (!panes.includes(active)) setActive(panes[0]);
+    for (const p of panes) p.setActive(p === active);
+    for (const [k, b] of layoutButtons) b.setAttribute('aria-pressed', String(k === id));
+    // Fill the new viewports: the next series of the study after the one shown.
+    for (const p of panes) {
+      if (p.series || !seriesInfos.length) continue;
+      const used = new Set(panes.map((q) => q.series));
+      const next = imageSeries().find((s) => !used.has(s.uid)) ?? imageSeries()[0];
+      if (next) void p.openSeries(study, next.uid);
+    }
+    engine.resize(true, true);
+  };
+
+  // ---- state ----
+  let seriesInfos: SeriesInfo[] = [];
+  const imageSeries = () => seriesInfos.filter((s) => !NON_IMAGE.includes(s.modality));
 
   let urlTimer = 0;
   const syncURL = () => {
     window.clearTimeout(urlTimer);
     urlTimer = window.setTimeout(() => {
-      const img = stack[currentIndex()];
+      const img = active.current();
       if (!img || destroyed) return;
-      const url = viewerURL(study, currentSeries, img.sop, img.frame);
+      const url = viewerURL(active.study, active.series, img.sop, img.frame);
       if (window.location.pathname !== url) history.replaceState(history.state, '', url);
     }, 150);
   };
   cleanups.push(() => window.clearTimeout(urlTimer));
 
+  // ---- synchronised scrolling ----
+  /**
+   * syncFrom moves the other viewports when p shows another image: to the
+   * image nearest p's slice position when both share a frame of reference
+   * and slice orientation, else by the same number of images.
+   */
+  const syncFrom = (p: Pane, from: number) => {
+    const to = p.currentIndex();
+    if (p.syncTarget !== undefined) {
+      const caused = p.syncTarget === to;
+      p.syncTarget = undefined;
+      if (caused) return; // moved by another viewport: do not echo
+    }
+    if (!syncScroll || from < 0 || to < 0 || from === to) return;
+    const src = p.current();
+    if (!src) return;
+    const sp = slicePosition(src.meta);
+    const fr = p.frameOfReference();
+    for (const q of panes) {
+      if (q === p || !q.stack.length || q.currentIndex() < 0) continue;
+      let target: number;
+      const qp = q.current() && slicePosition(q.current()!.meta);
+      const parallel = sp && qp && Math.abs(sp.normal[0] * qp.normal[0] + sp.normal[1] * qp.normal[1] + sp.normal[2] * qp.normal[2]) > 0.99;
+      if (fr && fr === q.frameOfReference() && sp && parallel) {
+        let best = -1;
+        let bestD = Infinity;
+        q.stack.forEach((s, i) => {
+          const pos = slicePosition(s.meta);
+          if (!pos) return;
+          const d = Math.abs(pos.pos * Math.sign(pos.normal[0] * sp.normal[0] + pos.normal[1] * sp.normal[1] + pos.normal[2] * sp.normal[2] || 1) - sp.pos);
+          if (d < bestD) {
+            bestD = d;
+            best = i;
+          }
+        });
+        if (best < 0) continue;
+        target = best;
+      } else {
+        target = Math.max(0, Math.min(q.stack.length - 1, q.currentIndex() + (to - from)));
+      }
+      if (target === q.currentIndex()) continue;
+      q.syncTarget = target;
+      actions.jump(q.vp(), target);
+    }
+  };
+
+  // ---- measurements ----
   const imageLabel = (imageId: string) => {
-    const i = byImageId.get(imageId);
-    if (i !== undefined) return `(image ${i + 1})`;
+    for (const p of panes) {
+      const i = p.byImageId.get(imageId);
+      if (i !== undefined) return `(${panes.length > 1 ? `viewport ${p.number}, ` : ''}image ${i + 1})`;
+    }
     return '(other series)';
   };
 
@@ -192,12 +290,18 @@ export async function mountViewer(
         measurements(),
         imageLabel,
         (imageId) => {
-          const i = byImageId.get(imageId);
-          if (i !== undefined) actions.jump(viewport(), i);
+          for (const p of panes) {
+            const i = p.byImageId.get(imageId);
+            if (i !== undefined) {
+              setActive(p);
+              actions.jump(p.vp(), i);
+              return;
+            }
+          }
         },
         (uid) => {
           annotation.state.removeAnnotation(uid);
-          viewport().render();
+          for (const p of panes) if (p.stack.length) p.vp().render();
           refreshMeasurements();
         },
       );
@@ -210,28 +314,6 @@ export async function mountViewer(
     target.addEventListener(type, fn);
     cleanups.push(() => target.removeEventListener(type, fn));
   };
-  on(element, Enums.Events.STACK_NEW_IMAGE, ((ev: CustomEvent) => {
-    const d = ev.detail as { imageIdIndex?: number; imageId?: string };
-    shownIndex = d.imageId !== undefined && byImageId.has(d.imageId) ? byImageId.get(d.imageId)! : (d.imageIdIndex ?? shownIndex);
-    refreshOverlay();
-    syncURL();
-    highlightSeries();
-  }) as EventListener);
-  on(element, Enums.Events.IMAGE_RENDERED, () => {
-    refreshOverlay();
-    if (!imageShown && stack.length && shownIndex >= 0) {
-      imageShown = true;
-      performance.mark('lightbox:first-image');
-      setStatus('');
-      element.dataset.ready = 'true';
-      thumbs.start();
-      prefetch?.cancel();
-      prefetch = prefetchStack(
-        stack.map((s) => s.imageId),
-        shownIndex,
-      );
-    }
-  });
   for (const ev of [
     ToolEnums.Events.ANNOTATION_COMPLETED,
     ToolEnums.Events.ANNOTATION_MODIFIED,
@@ -240,8 +322,8 @@ export async function mountViewer(
   ]) {
     on(eventTarget, ev, refreshMeasurements);
   }
-  // The Length tool recomputes its value at most every 100 ms while a
-  // handle is dragged and once more after the drag ends, but it does not
+  // The annotation tools recompute their values at most every 100 ms while
+  // a handle is dragged and once more after the drag ends, but do not
   // redraw for that last computation: redraw, so that the label on the
   // image shows the final value (the list already does).
   let redrawQueued = false;
@@ -250,20 +332,15 @@ export async function mountViewer(
     redrawQueued = true;
     requestAnimationFrame(() => {
       redrawQueued = false;
-      if (!destroyed && stack.length) viewport().render();
+      if (destroyed) return;
+      for (const p of panes) if (p.stack.length) p.vp().render();
     });
-  }) as EventListener);
-  on(eventTarget, Enums.Events.IMAGE_LOAD_FAILED, ((ev: CustomEvent) => {
-    const d = ev.detail as { imageId?: string; error?: unknown };
-    if (d.imageId && byImageId.has(d.imageId)) {
-      setStatus(`Could not load image ${byImageId.get(d.imageId)! + 1}: ${errorText(d.error)}`, true);
-    }
   }) as EventListener);
 
   // ---- toolbar ----
   const toolButtons = new Map<PrimaryTool, HTMLButtonElement>();
   const selectTool = (id: PrimaryTool) => {
-    tools.setPrimary(id);
+    tools?.setPrimary(id);
     for (const [k, b] of toolButtons) b.setAttribute('aria-pressed', String(k === id));
   };
   for (const t of PRIMARY_TOOLS) {
@@ -275,48 +352,127 @@ export async function mountViewer(
 
   const presetSelect = h(
     'select',
-    { title: 'Window presets (keys 1–5)', 'data-testid': 'wl-preset' },
+    { title: 'Window presets (keys 1–5; A: automatic from the pixels)', 'data-testid': 'wl-preset' },
     h('option', { value: '' }, 'W/L preset…'),
     ...CT_PRESETS.map((p) => h('option', { value: p.id }, `${p.key} ${p.label} (${p.width}/${p.center})`)),
+    h('option', { value: 'auto' }, 'A MR auto (pixel statistics)'),
     h('option', { value: 'default' }, 'Image default'),
   );
   const applyPreset = (id: string) => {
-    const vp = viewport();
-    if (!stack.length) return;
+    const p = active;
+    if (!p.stack.length) return;
+    const vp = p.vp();
     if (id === 'default') {
       vp.resetProperties();
       vp.render();
+      p.resetWindow();
+    } else if (id === 'auto') {
+      p.applyAutoWindow();
     } else {
-      const p = CT_PRESETS.find((x) => x.id === id);
-      if (p) actions.windowLevel(vp, p.width, p.center);
+      const pr = CT_PRESETS.find((x) => x.id === id);
+      if (pr) actions.windowLevel(vp, pr.width, pr.center);
     }
   };
   presetSelect.addEventListener('change', () => {
     applyPreset(presetSelect.value);
     presetSelect.value = '';
-    element.focus();
+    active.element.focus();
   });
 
-  const act = (label: string, title: string, action: string, fn: () => void) =>
-    h('button', { type: 'button', title, 'data-action': action, onclick: () => stack.length && fn() }, label);
+  const resetView = (p: Pane) => {
+    p.crop = undefined;
+    actions.reset(p.vp());
+    p.resetWindow();
+  };
+  const fitView = (p: Pane) => {
+    p.crop = undefined;
+    p.vp().resetCamera();
+    p.vp().render();
+  };
+  const toggleSharpen = (p: Pane) => {
+    p.sharpen = !p.sharpen;
+    sharpenButton.setAttribute('aria-pressed', String(p.sharpen));
+    p.vp().render();
+  };
+
+  const act = (label: string, title: string, action: string, fn: (p: Pane) => void) =>
+    h('button', { type: 'button', title, 'data-action': action, onclick: () => active.stack.length && fn(active) }, label);
+  const sharpenButton = act('Sharpen', 'Sharpen filter on/off (S)', 'sharpen', toggleSharpen);
+  sharpenButton.setAttribute('aria-pressed', 'false');
   toolbar.append(
     h('span', { class: 'sep' }),
     presetSelect,
     h('span', { class: 'sep' }),
-    act('Rotate', 'Rotate 90° clockwise (R)', 'rotate', () => actions.rotate90(viewport())),
-    act('Flip H', 'Flip horizontally (H)', 'flip-h', () => actions.flipH(viewport())),
-    act('Flip V', 'Flip vertically (V)', 'flip-v', () => actions.flipV(viewport())),
-    act('Invert', 'Invert (I)', 'invert', () => actions.invert(viewport())),
-    act('Reset', 'Reset the view (Esc)', 'reset', () => actions.reset(viewport())),
+    act('Rotate', 'Rotate 90° clockwise (R)', 'rotate', (p) => actions.rotate90(p.vp())),
+    act('Flip H', 'Flip horizontally (H)', 'flip-h', (p) => actions.flipH(p.vp())),
+    act('Flip V', 'Flip vertically (V)', 'flip-v', (p) => actions.flipV(p.vp())),
+    act('Invert', 'Invert (I)', 'invert', (p) => actions.invert(p.vp())),
+    sharpenButton,
+    act('Fit', 'Fit the image to the viewport, undoing a crop (F)', 'fit', fitView),
+    act('Reset', 'Reset the view (Esc)', 'reset', resetView),
   );
+
+  // Cine
+  const fpsInput = h('input', { type: 'number', min: 1, max: 60, step: 1, value: DEFAULT_FPS, title: 'Cine frame rate (frames per second)', 'data-testid': 'cine-fps', class: 'fps' });
+  const cineButton = h('button', { type: 'button', 'data-action': 'cine', title: 'Play / stop cine through the stack (P)' }, 'Play');
+  const readFps = () => {
+    const v = Number(fpsInput.value);
+    return Number.isFinite(v) ? Math.max(1, Math.min(60, Math.round(v))) : DEFAULT_FPS;
+  };
+  const refreshCineControls = () => {
+    const playing = active.cineFps > 0;
+    cineButton.textContent = playing ? 'Stop' : 'Play';
+    cineButton.setAttribute('aria-pressed', String(playing));
+    sharpenButton.setAttribute('aria-pressed', String(active.sharpen));
+  };
+  const toggleCine = () => {
+    if (!active.stack.length) return;
+    if (active.cineFps) active.stopCine();
+    else active.playCine(readFps());
+    active.refreshOverlay();
+    refreshCineControls();
+  };
+  cineButton.addEventListener('click', toggleCine);
+  fpsInput.addEventListener('change', () => {
+    fpsInput.value = String(readFps());
+    if (active.cineFps) {
+      active.stopCine();
+      active.playCine(readFps());
+      active.refreshOverlay();
+    }
+  });
+
+  // Layouts and synchronisation
+  const layoutButtons = new Map<LayoutId, HTMLButtonElement>();
+  for (const l of LAYOUTS) {
+    const b = h('button', { type: 'button', 'data-layout': l, title: `Layout ${l}`, 'aria-pressed': String(l === '1x1'), onclick: () => setLayout(l) }, l);
+    layoutButtons.set(l, b);
+  }
+  const syncButton = h(
+    'button',
+    {
+      type: 'button',
+      'data-action': 'sync',
+      'aria-pressed': 'false',
+      title: 'Synchronised scrolling: by slice position when the series share a frame of reference, else by image count',
+    },
+    'Sync',
+  );
+  syncButton.addEventListener('click', () => {
+    syncScroll = !syncScroll;
+    syncButton.setAttribute('aria-pressed', String(syncScroll));
+  });
+  toolbar.append(h('span', { class: 'sep' }), cineButton, fpsInput, h('span', { class: 'sep' }), ...layoutButtons.values(), syncButton);
 
   // ---- keyboard ----
   on(window, 'keydown', ((ev: KeyboardEvent) => {
     const t = ev.target as HTMLElement | null;
     if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA')) return;
-    if (ev.ctrlKey || ev.metaKey || ev.altKey || !stack.length) return;
-    const vp = viewport();
-    const preset = CT_PRESETS.find((p) => p.key === ev.key);
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || !active.stack.length) return;
+    const p = active;
+    const vp = p.vp();
+    const n = p.stack.length;
+    const preset = CT_PRESETS.find((x) => x.key === ev.key);
     let handled = true;
     switch (ev.key) {
       case 'ArrowDown':
@@ -328,16 +484,16 @@ export async function mountViewer(
         actions.scroll(vp, -1);
         break;
       case 'PageDown':
-        actions.scroll(vp, Math.max(1, Math.round(stack.length / 10)));
+        actions.scroll(vp, Math.max(1, Math.round(n / 10)));
         break;
       case 'PageUp':
-        actions.scroll(vp, -Math.max(1, Math.round(stack.length / 10)));
+        actions.scroll(vp, -Math.max(1, Math.round(n / 10)));
         break;
       case 'Home':
         actions.jump(vp, 0);
         break;
       case 'End':
-        actions.jump(vp, stack.length - 1);
+        actions.jump(vp, n - 1);
         break;
       case 'r':
       case 'R':
@@ -355,8 +511,24 @@ export async function mountViewer(
       case 'I':
         actions.invert(vp);
         break;
+      case 's':
+      case 'S':
+        toggleSharpen(p);
+        break;
+      case 'f':
+      case 'F':
+        fitView(p);
+        break;
+      case 'p':
+      case 'P':
+        toggleCine();
+        break;
+      case 'a':
+      case 'A':
+        p.applyAutoWindow();
+        break;
       case 'Escape':
-        actions.reset(vp);
+        resetView(p);
         break;
       default:
         if (preset) actions.windowLevel(vp, preset.width, preset.center);
@@ -368,7 +540,10 @@ export async function mountViewer(
   // ---- series list ----
   const seriesItems = new Map<string, HTMLElement>();
   const highlightSeries = () => {
-    for (const [uid, li] of seriesItems) li.classList.toggle('active', uid === currentSeries);
+    for (const [uid, li] of seriesItems) {
+      li.classList.toggle('active', active.study === study && uid === active.series);
+      li.dataset.viewports = panes.filter((p) => p.study === study && p.series === uid).map((p) => p.number).join(' ');
+    }
   };
 
   const renderSeriesList = () => {
@@ -378,7 +553,7 @@ export async function mountViewer(
       const box = h('div', { class: 'thumb' }, s.modality || '…');
       const a = h(
         'a',
-        { href: viewerURL(study, s.uid), 'data-link': true, 'data-series': s.uid },
+        { href: viewerURL(study, s.uid), 'data-link': true, 'data-series': s.uid, title: 'Show in the active viewport' },
         box,
         h(
           'div',
@@ -396,49 +571,85 @@ export async function mountViewer(
     highlightSeries();
   };
 
-  const openSeries = async (seriesUID: string, target?: { instance?: string; frame?: number }) => {
-    const gen = ++loadGeneration;
-    currentSeries = seriesUID;
-    highlightSeries();
-    setStatus('Loading series…');
-    element.dataset.ready = 'false';
-    imageShown = false;
-    let metadata: DicomJSON[];
-    try {
-      metadata = await seriesMetadata(study, seriesUID, signal);
-    } catch (err) {
-      if (gen === loadGeneration && !signal.aborted) setStatus(`Could not load the series: ${errorText(err)}`, true);
+  // ---- prior studies (same Patient ID) ----
+  const loadPriors = async (patientID: string) => {
+    clear(priorList);
+    if (!patientID) {
+      priorList.append(h('li', { class: 'hint' }, 'No patient ID: no priors.'));
       return;
     }
-    if (gen !== loadGeneration || destroyed) return;
-    performance.mark('lightbox:series-metadata');
-    const next = buildStack(study, seriesUID, metadata);
-    if (next.length === 0) {
-      stack = [];
-      byImageId = new Map();
-      setStatus('This series has no images to display.', true);
+    const sp = new URLSearchParams({ PatientID: patientID });
+    for (const t of PRIOR_INCLUDE) sp.append('includefield', t);
+    const res = await qido('/studies', sp, signal);
+    const others = res.items
+      .filter((st) => str(st, Tag.StudyInstanceUID) !== study)
+      .sort((a, b) => str(b, Tag.StudyDate).localeCompare(str(a, Tag.StudyDate)));
+    priorList.dataset.count = String(others.length);
+    if (others.length === 0) {
+      priorList.append(h('li', { class: 'hint' }, 'No other studies of this patient.'));
       return;
     }
-    stack = next;
-    shownIndex = -1;
-    byImageId = new Map(stack.map((s, i) => [s.imageId, i]));
-    let index = 0;
-    if (target?.instance) {
-      const i = stack.findIndex((s) => s.sop === target.instance && s.frame === (target.frame ?? 1));
-      if (i >= 0) index = i;
-    }
-    try {
-      await viewport().setStack(
-        stack.map((s) => s.imageId),
-        index,
+    for (const st of others) {
+      const uid = str(st, Tag.StudyInstanceUID);
+      const series = h('ol', { class: 'prior-series' });
+      const compare = h('button', { type: 'button', 'data-action': 'compare', title: 'Open beside the current study (viewport 2)' }, 'Compare');
+      const li = h(
+        'li',
+        { 'data-study': uid },
+        h(
+          'div',
+          { class: 'prior-title' },
+          h('a', { href: viewerURL(uid), 'data-link': true }, [formatDate(str(st, Tag.StudyDate)), strs(st, Tag.ModalitiesInStudy).join('/')].filter(Boolean).join(' · ') || uid),
+          ' ',
+          compare,
+        ),
+        h('div', { class: 'series-desc' }, str(st, Tag.StudyDescription) || '(no description)'),
+        series,
       );
-      if (gen !== loadGeneration || destroyed) return;
-      viewport().render();
-      refreshOverlay();
-      refreshMeasurements();
-      syncURL();
-    } catch (err) {
-      if (gen === loadGeneration && !destroyed) setStatus(`Could not display the image: ${errorText(err)}`, true);
+      priorList.append(li);
+      let infos: SeriesInfo[] | undefined;
+      const seriesOf = async () => {
+        if (infos) return infos;
+        const q = new URLSearchParams();
+        for (const t of SERIES_INCLUDE) q.append('includefield', t);
+        const r = await qido(`/studies/${enc(uid)}/series`, q, signal);
+        infos = r.items.map(seriesInfo).sort(bySeriesNumber);
+        clear(series);
+        for (const s of infos) {
+          series.append(
+            h(
+              'li',
+              {},
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'link',
+                  'data-series': s.uid,
+                  title: 'Show in the active viewport',
+                  onclick: () => void active.openSeries(uid, s.uid).then(() => syncURL()),
+                },
+                `${s.number !== undefined ? `#${s.number} ` : ''}${s.modality} ${s.description || ''} (${s.count ?? '?'})`,
+              ),
+            ),
+          );
+        }
+        return infos;
+      };
+      compare.addEventListener('click', async () => {
+        try {
+          const list = (await seriesOf()).filter((s) => !NON_IMAGE.includes(s.modality));
+          if (!list.length) return;
+          if (layout === '1x1') setLayout('1x2');
+          const target = panes[1];
+          setActive(target);
+          await target.openSeries(uid, list[0].uid);
+          syncURL();
+        } catch (err) {
+          if (!signal.aborted) panes[1]?.setStatus(`Could not open the prior study: ${errorText(err)}`, true);
+        }
+      });
+      void seriesOf().catch(() => {});
     }
   };
 
@@ -468,91 +679,119 @@ export async function mountViewer(
     } else {
       studyInfo.append(h('div', { class: 'error' }, 'Study not found.'));
     }
-    seriesInfos = seriesRes.items
-      .map((ds) => ({
-        uid: str(ds, Tag.SeriesInstanceUID),
-        number: num(ds, Tag.SeriesNumber),
-        modality: str(ds, Tag.Modality),
-        description: str(ds, Tag.SeriesDescription),
-        count: num(ds, Tag.NumberOfSeriesRelatedInstances),
-      }))
-      .sort((a, b) => (a.number ?? Infinity) - (b.number ?? Infinity) || a.uid.localeCompare(b.uid));
+    seriesInfos = seriesRes.items.map(seriesInfo).sort(bySeriesNumber);
     renderSeriesList();
     if (seriesInfos.length === 0) {
-      setStatus('This study has no series.', true);
+      active.setStatus('This study has no series.', true);
       return;
     }
-    const first =
-      seriesInfos.find((s) => s.uid === route.series) ??
-      seriesInfos.find((s) => !['SR', 'PR', 'KO', 'DOC'].includes(s.modality)) ??
-      seriesInfos[0];
-    await openSeries(first.uid, first.uid === route.series ? route : undefined);
+    const first = seriesInfos.find((s) => s.uid === route.series) ?? imageSeries()[0] ?? seriesInfos[0];
+    const opening = panes[0].openSeries(study, first.uid, first.uid === route.series ? route : undefined);
+    highlightSeries();
+    if (st) {
+      loadPriors(str(st, Tag.PatientID)).catch((err) => {
+        if (!signal.aborted) priorList.append(h('li', { class: 'error' }, `Could not search prior studies: ${errorText(err)}`));
+      });
+    }
+    await opening;
+    highlightSeries();
+    syncURL();
   };
 
+  panes[0].setStatus('Loading…');
   loadStudy().catch((err) => {
     if (!signal.aborted) {
-      setStatus(`Could not load the study: ${errorText(err)}`, true);
+      active.setStatus(`Could not load the study: ${errorText(err)}`, true);
       studyInfo.textContent = 'Could not load the study.';
     }
   });
 
   // ---- automation hook (used by the browser tests; read-only helpers) ----
+  const paneAt = (n?: number) => (n === undefined ? active : (panes[n - 1] ?? active));
+  const paneState = (p: Pane) => {
+    const vp = p.vp();
+    const img = p.current();
+    const props = vp.getProperties();
+    const pres = vp.getViewPresentation();
+    const wl = props.voiRange ? fromRange(props.voiRange) : undefined;
+    return {
+      viewport: p.number,
+      study: p.study,
+      series: p.series,
+      sop: img?.sop,
+      frame: img?.frame,
+      index: p.currentIndex(),
+      count: p.stack.length,
+      ready: p.ready(),
+      window: wl?.width,
+      center: wl?.center,
+      voiLower: props.voiRange?.lower,
+      voiUpper: props.voiRange?.upper,
+      invert: !!props.invert,
+      rotation: pres.rotation ?? 0,
+      flipH: flips(vp).h,
+      flipV: flips(vp).v,
+      zoom: vp.getZoom(),
+      scale: p.scale(),
+      sharpen: p.sharpen,
+      cropped: !!p.crop,
+      cineFps: p.cineFps,
+      newImages: p.newImages,
+      frameOfReference: p.frameOfReference(),
+      // prefetched images of the series in the cache, of count
+      loaded: p.prefetch?.loaded() ?? 0,
+      loadFailed: p.prefetch?.failed() ?? 0,
+    };
+  };
   const hook = {
-    ready: () => element.dataset.ready === 'true',
-    state: () => {
-      const vp = viewport();
-      const img = stack[currentIndex()];
-      const props = vp.getProperties();
-      const pres = vp.getViewPresentation();
-      const wl = props.voiRange ? fromRange(props.voiRange) : undefined;
-      return {
-        study,
-        series: currentSeries,
-        sop: img?.sop,
-        frame: img?.frame,
-        index: currentIndex(),
-        count: stack.length,
-        window: wl?.width,
-        center: wl?.center,
-        voiLower: props.voiRange?.lower,
-        voiUpper: props.voiRange?.upper,
-        invert: !!props.invert,
-        rotation: pres.rotation ?? 0,
-        flipH: flips(vp).h,
-        flipV: flips(vp).v,
-        zoom: vp.getZoom(),
-        scale: img ? displayScale(vp, img.imageId) : undefined,
-        renderer: renderer(),
-        primaryTool: tools.primaryTool,
-        // prefetched images of the series in the cache, of count
-        loaded: prefetch?.loaded() ?? 0,
-        loadFailed: prefetch?.failed() ?? 0,
-      };
-    },
+    ready: () => active.ready(),
+    /** state describes the active viewport, with the page's layout state. */
+    state: () => ({
+      ...paneState(active),
+      renderer: renderer(),
+      primaryTool: tools?.primaryTool,
+      layout,
+      viewports: panes.length,
+      active: active.number,
+      sync: syncScroll,
+    }),
+    /** viewports describes every viewport of the layout. */
+    viewports: () => panes.map(paneState),
     /**
      * pixelToClient maps the centre of the pixel at (column, row) — indices
-     * from 0, fractions allowed — to client (CSS) coordinates. Cornerstone's
-     * image coordinates put (0,0) at the first pixel's outer corner.
+     * from 0, fractions allowed — of the image shown in viewport n (default:
+     * the active one) to client (CSS) coordinates. Cornerstone's image
+     * coordinates put (0,0) at the first pixel's outer corner.
      */
-    pixelToClient: (col: number, row: number): [number, number] | undefined => {
-      const img = stack[currentIndex()];
+    pixelToClient: (col: number, row: number, n?: number): [number, number] | undefined => {
+      const p = paneAt(n);
+      const img = p.current();
       if (!img) return undefined;
       const world = csUtils.imageToWorldCoords(img.imageId, [col + 0.5, row + 0.5]);
       if (!world) return undefined;
-      const [cx, cy] = viewport().worldToCanvas(world);
-      const r = element.getBoundingClientRect();
+      const [cx, cy] = p.vp().worldToCanvas(world);
+      const r = p.element.getBoundingClientRect();
       return [r.left + cx, r.top + cy];
     },
     /** modalityValue is the stored value at (column, row) after the rescale (HU for CT). */
-    modalityValue: (x: number, y: number): number | undefined => {
-      const img = stack[currentIndex()];
+    modalityValue: (x: number, y: number, n?: number): number | undefined => {
+      const p = paneAt(n);
+      const img = p.current();
       const image = img && cache.getImage(img.imageId);
       if (!image) return undefined;
       const v = image.getPixelData()[y * image.columns + x];
       if (image.preScale?.scaled) return v;
       return v * (image.slope ?? 1) + (image.intercept ?? 0);
     },
-    pixelSpacing: (): number[] => nums(stack[currentIndex()]?.meta, Tag.PixelSpacing),
+    /** imageSize is the shown image's columns and rows. */
+    imageSize: (n?: number): [number, number] | undefined => {
+      const img = paneAt(n).current();
+      const image = img && cache.getImage(img.imageId);
+      return image ? [image.columns, image.rows] : undefined;
+    },
+    /** autoWindow is the window the MR auto preset would set on viewport n (default: active). */
+    autoWindow: (n?: number) => paneAt(n).autoWindowRange(),
+    pixelSpacing: (n?: number): number[] => nums(paneAt(n).current()?.meta, Tag.PixelSpacing),
     measurements,
   };
   (window as unknown as { lightboxViewer?: unknown }).lightboxViewer = hook;
@@ -574,40 +813,33 @@ export async function mountViewer(
     },
     update(r: Route): boolean {
       if (r.page !== 'viewer' || r.study !== study) return false;
-      const img = stack[currentIndex()];
-      const series = r.series ?? seriesInfos[0]?.uid;
-      if (series && series !== currentSeries) {
-        void openSeries(series, r);
+      const p = active;
+      const img = p.current();
+      const series = r.series ?? imageSeries()[0]?.uid;
+      if (series && (series !== p.series || p.study !== study)) {
+        void p.openSeries(study, series, r).then(() => {
+          highlightSeries();
+          syncURL();
+        });
       } else if (r.instance && (img?.sop !== r.instance || img?.frame !== (r.frame ?? 1))) {
-        const i = stack.findIndex((s) => s.sop === r.instance && s.frame === (r.frame ?? 1));
-        if (i >= 0) actions.jump(viewport(), i);
+        const i = p.stack.findIndex((s) => s.sop === r.instance && s.frame === (r.frame ?? 1));
+        if (i >= 0) actions.jump(p.vp(), i);
       }
       return true;
     },
   };
 }
 
-/**
- * displayScale is the magnification shown: screen (CSS) pixels per image
- * pixel, measured along a row, the same on both renderers (Cornerstone's
- * getZoom is relative to "fit" on WebGL and absolute on the CPU path).
- */
-function displayScale(vp: Types.IStackViewport, imageId: string): number | undefined {
-  if (!vp.getImageData()) return undefined; // between two series
-  try {
-    const a = csUtils.imageToWorldCoords(imageId, [0, 0]);
-    const b = csUtils.imageToWorldCoords(imageId, [1, 0]);
-    if (!a || !b) return undefined;
-    const [ax, ay] = vp.worldToCanvas(a as Types.Point3);
-    const [bx, by] = vp.worldToCanvas(b as Types.Point3);
-    return Math.hypot(bx - ax, by - ay);
-  } catch {
-    return undefined;
-  }
+function seriesInfo(ds: Parameters<typeof str>[0]): SeriesInfo {
+  return {
+    uid: str(ds, Tag.SeriesInstanceUID),
+    number: num(ds, Tag.SeriesNumber),
+    modality: str(ds, Tag.Modality),
+    description: str(ds, Tag.SeriesDescription),
+    count: num(ds, Tag.NumberOfSeriesRelatedInstances),
+  };
 }
 
-function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (err && typeof err === 'object' && 'message' in err) return String((err as { message: unknown }).message);
-  return String(err ?? 'unknown error');
+function bySeriesNumber(a: SeriesInfo, b: SeriesInfo): number {
+  return (a.number ?? Infinity) - (b.number ?? Infinity) || a.uid.localeCompare(b.uid);
 }

@@ -17,6 +17,7 @@ export interface OverlayState {
   flipH?: boolean;
   flipV?: boolean;
   invert?: boolean;
+  extra?: string[]; // display states worth a mention (sharpen, crop, cine)
 }
 
 const round = (x: number, digits = 0) => {
@@ -62,6 +63,7 @@ export function overlayLines(s: OverlayState): Record<'tl' | 'tr' | 'bl' | 'br',
     s.flipH ? 'Flip H' : '',
     s.flipV ? 'Flip V' : '',
     s.invert ? 'Inverted' : '',
+    ...(s.extra ?? []),
   ].filter(Boolean);
   const br = [
     flags.join('  '),
@@ -76,8 +78,9 @@ export function overlayLines(s: OverlayState): Record<'tl' | 'tr' | 'bl' | 'br',
 export class Overlay {
   private corners: Record<'tl' | 'tr' | 'bl' | 'br', HTMLElement>;
 
-  constructor(container: HTMLElement) {
-    const mk = (c: string) => h('div', { class: `overlay ${c}`, 'data-testid': `overlay-${c}` });
+  /** testSuffix tells apart the overlays of several viewports ("" for the first). */
+  constructor(container: HTMLElement, testSuffix = '') {
+    const mk = (c: string) => h('div', { class: `overlay ${c}`, 'data-testid': `overlay-${c}${testSuffix}` });
     this.corners = { tl: mk('tl'), tr: mk('tr'), bl: mk('bl'), br: mk('br') };
     container.append(this.corners.tl, this.corners.tr, this.corners.bl, this.corners.br);
   }

@@ -32,3 +32,26 @@ export function fromRange(r: { lower: number; upper: number }): { width: number;
   const { windowWidth, windowCenter } = csUtils.windowLevel.toWindowLevel(r.lower, r.upper);
   return { width: windowWidth, center: windowCenter };
 }
+
+/** MR_AUTO_PERCENTILES are the pixel-value percentiles the automatic window spans. */
+export const MR_AUTO_PERCENTILES = [0.01, 0.99] as const;
+
+/**
+ * autoWindow is a window from an image's pixel statistics, for images that
+ * carry none (MR mostly): the VOI range from the 1st to the 99th percentile
+ * of the modality values (stored value × slope + intercept), which ignores
+ * the few very bright or dark pixels a min..max window is spoilt by.
+ * Percentile p is the sorted value at index round(p × (n − 1)).
+ */
+export function autoWindow(pixels: ArrayLike<number>, slope = 1, intercept = 0): { lower: number; upper: number } | undefined {
+  const n = pixels.length;
+  if (n === 0) return undefined;
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) v[i] = pixels[i] * slope + intercept;
+  v.sort();
+  const at = (p: number) => v[Math.round(p * (n - 1))];
+  const lower = at(MR_AUTO_PERCENTILES[0]);
+  let upper = at(MR_AUTO_PERCENTILES[1]);
+  if (!(upper > lower)) upper = lower + 1;
+  return { lower, upper };
+}

@@ -8,14 +8,33 @@ import {
   ZoomTool,
   PanTool,
   LengthTool,
+  AngleTool,
+  RectangleROITool,
+  EllipticalROITool,
+  ArrowAnnotateTool,
   Enums as ToolEnums,
 } from '@cornerstonejs/tools';
 import { toRange } from './presets';
 
 const { MouseBindings } = ToolEnums;
 
-/** PrimaryTool is a tool the left mouse button can drive. */
-export type PrimaryTool = 'WindowLevel' | 'Pan' | 'Zoom' | 'StackScroll' | 'Length';
+/**
+ * PrimaryTool is a tool the left mouse button can drive. Crop is the
+ * viewer's own (crop.ts); the others are Cornerstone tools.
+ */
+export type PrimaryTool =
+  | 'WindowLevel'
+  | 'Pan'
+  | 'Zoom'
+  | 'StackScroll'
+  | 'Length'
+  | 'Angle'
+  | 'RectangleROI'
+  | 'EllipticalROI'
+  | 'ArrowAnnotate'
+  | 'Crop';
+
+type CornerstoneTool = Exclude<PrimaryTool, 'Crop'>;
 
 export const PRIMARY_TOOLS: { id: PrimaryTool; label: string; title: string }[] = [
   { id: 'WindowLevel', label: 'W/L', title: 'Window/level: drag (left button)' },
@@ -23,38 +42,67 @@ export const PRIMARY_TOOLS: { id: PrimaryTool; label: string; title: string }[] 
   { id: 'Zoom', label: 'Zoom', title: 'Zoom: drag (also right button)' },
   { id: 'StackScroll', label: 'Scroll', title: 'Scroll through the stack: drag (also mouse wheel, arrow keys)' },
   { id: 'Length', label: 'Length', title: 'Measure a length: click and drag' },
+  { id: 'Angle', label: 'Angle', title: 'Measure an angle: drag the first arm, then click the end of the second' },
+  { id: 'RectangleROI', label: 'Rect ROI', title: 'Rectangle ROI (mean, std-dev, area): drag corner to corner' },
+  { id: 'EllipticalROI', label: 'Ellipse ROI', title: 'Ellipse ROI (mean, std-dev, area): drag corner to corner of its box' },
+  { id: 'ArrowAnnotate', label: 'Text', title: 'Text annotation: drag an arrow, then type the text' },
+  { id: 'Crop', label: 'Crop', title: 'Crop: drag a rectangle that becomes the displayed region (Fit undoes it)' },
 ];
 
-const toolName: Record<PrimaryTool, string> = {
+const toolName: Record<CornerstoneTool, string> = {
   WindowLevel: WindowLevelTool.toolName,
   Pan: PanTool.toolName,
   Zoom: ZoomTool.toolName,
   StackScroll: StackScrollTool.toolName,
   Length: LengthTool.toolName,
+  Angle: AngleTool.toolName,
+  RectangleROI: RectangleROITool.toolName,
+  EllipticalROI: EllipticalROITool.toolName,
+  ArrowAnnotate: ArrowAnnotateTool.toolName,
 };
 
 /** Bindings each tool keeps whichever tool has the left button. */
-const baseBindings: Record<PrimaryTool, { mouseButton: number }[]> = {
+const baseBindings: Record<CornerstoneTool, { mouseButton: number }[]> = {
   WindowLevel: [],
   Pan: [{ mouseButton: MouseBindings.Auxiliary }],
   Zoom: [{ mouseButton: MouseBindings.Secondary }],
   StackScroll: [{ mouseButton: MouseBindings.Wheel }],
   Length: [],
+  Angle: [],
+  RectangleROI: [],
+  EllipticalROI: [],
+  ArrowAnnotate: [],
 };
+
+/**
+ * AskText asks the reader for an annotation's text; done(undefined or '')
+ * cancels the annotation.
+ */
+export type AskText = (current: string, done: (text: string | undefined) => void) => void;
 
 /** StackTools owns the tool group of one stack viewport. */
 export class StackTools {
   readonly groupId: string;
   private primary: PrimaryTool | undefined;
 
-  constructor(groupId: string, renderingEngineId: string, viewportId: string) {
+  constructor(groupId: string, renderingEngineId: string, viewportIds: string[], askText: AskText) {
     this.groupId = groupId;
     ToolGroupManager.destroyToolGroup(groupId);
     const group = ToolGroupManager.createToolGroup(groupId);
     if (!group) throw new Error(`viewer: could not create tool group ${groupId}`);
-    for (const id of Object.keys(toolName) as PrimaryTool[]) group.addTool(toolName[id]);
-    group.addViewport(viewportId, renderingEngineId);
-    for (const id of Object.keys(toolName) as PrimaryTool[]) {
+    for (const id of Object.keys(toolName) as CornerstoneTool[]) {
+      if (id === 'ArrowAnnotate') {
+        group.addTool(toolName[id], {
+          getTextCallback: (done: (t: string | undefined) => void) => askText('', done),
+          changeTextCallback: (data: { data?: { label?: string } }, _ev: unknown, done: (t: string | undefined) => void) =>
+            askText(data?.data?.label ?? '', done),
+        });
+      } else {
+        group.addTool(toolName[id]);
+      }
+    }
+    for (const vp of viewportIds) group.addViewport(vp, renderingEngineId);
+    for (const id of Object.keys(toolName) as CornerstoneTool[]) {
       if (baseBindings[id].length > 0) group.setToolActive(toolName[id], { bindings: baseBindings[id] });
       else group.setToolPassive(toolName[id]);
     }
@@ -75,13 +123,24 @@ export class StackTools {
   /** setPrimary gives the left mouse button to a tool. */
   setPrimary(id: PrimaryTool): void {
     const g = this.group();
-    if (this.primary && this.primary !== id) {
+    if (this.primary && this.primary !== id && this.primary !== 'Crop') {
       const old = this.primary;
       if (baseBindings[old].length > 0) g.setToolActive(toolName[old], { bindings: baseBindings[old] });
       else g.setToolPassive(toolName[old]); // annotations stay selectable and editable
     }
-    g.setToolActive(toolName[id], { bindings: [...baseBindings[id], { mouseButton: MouseBindings.Primary }] });
+    // Crop drives the left button itself (crop.ts): no Cornerstone tool has it.
+    if (id !== 'Crop') g.setToolActive(toolName[id], { bindings: [...baseBindings[id], { mouseButton: MouseBindings.Primary }] });
     this.primary = id;
+  }
+
+  /** removeViewport takes a viewport out of the group (before it is disabled). */
+  removeViewport(viewportId: string, renderingEngineId: string): void {
+    this.group().removeViewports(renderingEngineId, viewportId);
+  }
+
+  /** addViewport puts another viewport of the engine under the same tools. */
+  addViewport(viewportId: string, renderingEngineId: string): void {
+    this.group().addViewport(viewportId, renderingEngineId);
   }
 
   destroy(): void {
