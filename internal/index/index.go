@@ -50,8 +50,10 @@ type Index interface {
 	// ErrNotFound.
 	Instance(ctx context.Context, sopInstanceUID string) (InstanceRecord, error)
 
-	// Find returns the entities of q.Level matching q, ordered by insertion
-	// (oldest first), with q.Offset and q.Limit applied.
+	// Find returns the entities of q.Level matching q, sorted by q.OrderBy,
+	// then the level's [DefaultOrder], then insertion (a total, stable
+	// order), with q.Offset and q.Limit applied. Keys may name configured
+	// attributes of [Index.Schema].
 	Find(ctx context.Context, q Query) ([]InstanceRecord, error)
 
 	// Each calls fn for each result of q in the order of Find, streaming
@@ -59,6 +61,10 @@ type Index interface {
 	// not call the Index; an error from fn stops the iteration and is
 	// returned.
 	Each(ctx context.Context, q Query, fn func(InstanceRecord) error) error
+
+	// Schema returns the attributes the index matches: the model plus the
+	// configured ones.
+	Schema() *Schema
 
 	// Count returns the number of entities matching q, ignoring Limit and Offset.
 	Count(ctx context.Context, q Query) (int, error)

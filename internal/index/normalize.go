@@ -1,7 +1,10 @@
 package index
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -196,12 +199,9 @@ func parseDateTime(s string, upper bool) (string, bool) {
 		return "", false
 	}
 	// Drop a UTC offset &ZZXX.
-	if i := strings.IndexAny(s, "+-"); i >= 0 {
-		off := s[i+1:]
-		if len(off) != 4 || !allDigits(off) || off[:2] > "14" || off[2:] > "59" {
-			return "", false
-		}
-		s = s[:i]
+	s, _, _, ok := splitOffset(s)
+	if !ok {
+		return "", false
 	}
 	whole, frac, hasFrac := strings.Cut(s, ".")
 	if !allDigits(whole) || !allDigits(frac) || len(frac) > 6 || (hasFrac && len(whole) != 14) {
@@ -235,6 +235,71 @@ func parseDateTime(s string, upper bool) (string, bool) {
 		return whole, true
 	}
 	return whole + "." + frac, true
+}
+
+// splitOffset splits a DT value into its date-time and its UTC offset
+// &ZZXX in minutes east of UTC; has is false when there is none, ok false
+// when the offset is malformed.
+func splitOffset(s string) (dt string, minutes int, has, ok bool) {
+	i := strings.IndexAny(s, "+-")
+	if i < 0 {
+		return s, 0, false, true
+	}
+	minutes, ok = parseOffset(s[i:])
+	return s[:i], minutes, true, ok
+}
+
+// parseOffset parses a UTC offset "&ZZXX" (as in DT values and Timezone
+// Offset From UTC (0008,0201)) into minutes east of UTC.
+func parseOffset(s string) (int, bool) {
+	s = TrimText(s)
+	if len(s) != 5 || (s[0] != '+' && s[0] != '-') || !allDigits(s[1:]) || s[1:3] > "14" || s[3:] > "59" {
+		return 0, false
+	}
+	h, _ := strconv.Atoi(s[1:3])
+	m, _ := strconv.Atoi(s[3:])
+	if s[0] == '-' {
+		return -(h*60 + m), true
+	}
+	return h*60 + m, true
+}
+
+// toUTC converts a normalised date-time at an offset of minutes east of UTC
+// to UTC, in the same form; "" when it is not a real instant (leap second,
+// hour 24).
+func toUTC(norm string, minutes int) string {
+	whole, frac, _ := strings.Cut(norm, ".")
+	t, err := time.Parse("20060102150405", whole)
+	if err != nil {
+		return ""
+	}
+	out := t.Add(-time.Duration(minutes) * time.Minute).Format("20060102150405")
+	if frac != "" {
+		out += "." + frac
+	}
+	return out
+}
+
+// DateTimeUTC returns the UTC instant of a DT value in the normalised form
+// of [NormalizeDateTime], when its UTC offset is known: from its own
+// "&ZZXX" suffix, else from tz, the instance's Timezone Offset From UTC
+// (0008,0201) ("" when absent). It returns "" when the offset is unknown
+// or the value invalid.
+func DateTimeUTC(s, tz string) string {
+	dt, off, has, ok := splitOffset(TrimText(s))
+	if !ok {
+		return ""
+	}
+	if !has {
+		if off, ok = parseOffset(tz); !ok {
+			return ""
+		}
+	}
+	norm, ok := parseDateTime(dt, false)
+	if !ok {
+		return ""
+	}
+	return toUTC(norm, off)
 }
 
 // Normalize brings every attribute of r into its index form: padding trimmed,
@@ -282,7 +347,15 @@ func (r *InstanceRecord) Normalize() {
 	in.TransferSyntaxUID = NormalizeUID(in.TransferSyntaxUID)
 	in.ContentDate = NormalizeDate(in.ContentDate)
 	in.ContentTime = NormalizeTime(in.ContentTime)
+	if u := DateTimeUTC(in.AcquisitionDateTime, r.timezoneOffset()); u != "" {
+		in.AcquisitionDateTimeUTC = u
+	} else if in.AcquisitionDateTimeUTC != "" {
+		in.AcquisitionDateTimeUTC = NormalizeDateTime(in.AcquisitionDateTimeUTC)
+	}
 	in.AcquisitionDateTime = NormalizeDateTime(in.AcquisitionDateTime)
+	if in.AcquisitionDateTime == "" {
+		in.AcquisitionDateTimeUTC = ""
+	}
 	in.CallingAE = TrimText(in.CallingAE)
 	if !in.ReceivedAt.IsZero() {
 		in.ReceivedAt = in.ReceivedAt.UTC().Truncate(time.Microsecond) // stored with microsecond precision
@@ -303,4 +376,17 @@ func (r *InstanceRecord) Validate() error {
 		return fmt.Errorf("%w: instance %s: missing blob key", ErrInvalidRecord, r.Instance.SOPInstanceUID)
 	}
 	return nil
+}
+
+// timezoneOffset returns the Timezone Offset From UTC (0008,0201) of the
+// record's header, "" when absent (checked cheaply before parsing).
+func (r *InstanceRecord) timezoneOffset() string {
+	if !bytes.Contains(r.Header, []byte(`"00080201"`)) {
+		return ""
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(r.Header, &top) != nil {
+		return ""
+	}
+	return headerText(top, 0x00080201)
 }

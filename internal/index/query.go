@@ -92,6 +92,81 @@ type Query struct {
 	CombinedDateTime bool
 	// IncludeHeader returns each result's DICOM JSON header.
 	IncludeHeader bool
+	// TimezoneOffset is the query's Timezone Offset From UTC (0008,0201),
+	// "&ZZXX": DT key values without their own offset are in it (PS3.4
+	// C.2.2.2.5). Empty means DT values without offset are local times.
+	TimezoneOffset string
+	// OrderBy sorts the results by attributes of the query level or above
+	// before the level's default order (see [DefaultOrder]). Counts and the
+	// derived lists cannot be sort keys; configured attributes neither.
+	OrderBy []Order
+}
+
+// Order is one sort key of [Query.OrderBy].
+type Order struct {
+	Key  Key
+	Desc bool
+}
+
+// DefaultOrder returns the order of results of a level when the query asks
+// for none, ahead of a final tie-break on the entity's identity so that
+// the order is total and stable across pages:
+//
+//   - PATIENT: PatientName, PatientID, IssuerOfPatientID.
+//   - STUDY: StudyDate and StudyTime descending (newest first; studies
+//     without a date last), then StudyInstanceUID.
+//   - SERIES: StudyInstanceUID, SeriesNumber (absent last), SeriesInstanceUID.
+//   - IMAGE: SeriesInstanceUID, InstanceNumber (absent last), SOPInstanceUID.
+//
+// Text sorts bytewise on the normalised values; PN on the upper-cased
+// alphabetic group.
+func DefaultOrder(level Level) []Order {
+	switch level {
+	case PatientLevel:
+		return []Order{{Key: PatientName}, {Key: PatientID}, {Key: IssuerOfPatientID}}
+	case StudyLevel:
+		return []Order{{Key: StudyDate, Desc: true}, {Key: StudyTime, Desc: true}, {Key: StudyInstanceUID}}
+	case SeriesLevel:
+		return []Order{{Key: StudyInstanceUID}, {Key: SeriesNumber}, {Key: SeriesInstanceUID}}
+	}
+	return []Order{{Key: SeriesInstanceUID}, {Key: InstanceNumber}, {Key: SOPInstanceUID}}
+}
+
+// ParseOrder parses a sort specification: keys separated by commas, each
+// optionally prefixed by "-" for descending order ("-StudyDate,PatientName").
+func ParseOrder(s string) ([]Order, error) {
+	var out []Order
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		o := Order{}
+		if strings.HasPrefix(f, "-") {
+			o.Desc, f = true, f[1:]
+		} else {
+			f = strings.TrimPrefix(f, "+")
+		}
+		o.Key = Key(f)
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// checkOrder validates the sort keys of q.
+func checkOrder(q Query) error {
+	for _, o := range q.OrderBy {
+		a, ok := LookupKey(o.Key)
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: cannot sort by %q: not an indexed attribute of the model", ErrInvalidQuery, o.Key)
+		case a.Kind == KindCount || a.Multi:
+			return fmt.Errorf("%w: cannot sort by %s", ErrInvalidQuery, o.Key)
+		case a.Level > q.Level:
+			return fmt.Errorf("%w: cannot sort %s results by %s, an attribute of a lower level", ErrInvalidQuery, q.Level, o.Key)
+		}
+	}
+	return nil
 }
 
 // MatchKind is the kind of a [Term].
@@ -141,6 +216,13 @@ type Term struct {
 	Int            int
 	Lo, Hi         string
 	LoTime, HiTime string
+	// UTC is set for DT ranges whose bounds carry a UTC offset (or the
+	// query's Timezone Offset From UTC): LoUTC and HiUTC are the bounds as
+	// UTC instants, compared with stored values whose offset is known;
+	// stored values without a known offset compare with Lo and Hi, the
+	// bounds as written (local time).
+	UTC          bool
+	LoUTC, HiUTC string
 	// Group is the PN group compared (GroupAlphabetic...GroupAny).
 	Group int
 	Words []string
@@ -156,22 +238,39 @@ type Condition struct {
 	Time *Attribute
 }
 
-// ParseQuery validates q and returns its conditions (universal keys
-// dropped). Errors wrap [ErrInvalidQuery] or [ErrUnsupportedKey].
+// ParseQuery validates q against the model alone and returns its
+// conditions (universal keys dropped). Errors wrap [ErrInvalidQuery] or
+// [ErrUnsupportedKey].
 func ParseQuery(q Query) ([]Condition, error) {
+	return (*Schema)(nil).ParseQuery(q)
+}
+
+// ParseQuery validates q against the model and the configured attributes
+// of s and returns its conditions (universal keys dropped). Errors wrap
+// [ErrInvalidQuery] or [ErrUnsupportedKey]. Person names of configured
+// attributes are matched literally even when q.FuzzyNames is set.
+func (s *Schema) ParseQuery(q Query) ([]Condition, error) {
 	if !q.Level.Valid() {
 		return nil, fmt.Errorf("%w: invalid level %d", ErrInvalidQuery, int(q.Level))
 	}
 	if q.Limit < 0 || q.Offset < 0 {
 		return nil, fmt.Errorf("%w: negative limit or offset", ErrInvalidQuery)
 	}
+	if q.TimezoneOffset != "" {
+		if _, ok := parseOffset(q.TimezoneOffset); !ok {
+			return nil, fmt.Errorf("%w: Timezone Offset From UTC %q is not &ZZXX", ErrInvalidQuery, q.TimezoneOffset)
+		}
+	}
+	if err := checkOrder(q); err != nil {
+		return nil, err
+	}
 	var conds []Condition
 	for _, m := range q.Matches {
-		attr, ok := LookupKey(m.Key)
+		attr, ok := s.Lookup(m.Key)
 		if !ok {
 			return nil, fmt.Errorf("%w: %q", ErrUnsupportedKey, m.Key)
 		}
-		c, universal, err := parseMatch(attr, m.Value, q.FuzzyNames)
+		c, universal, err := parseMatch(attr, m.Value, q.FuzzyNames && !attr.Configured, q.TimezoneOffset)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s=%q: %v", ErrInvalidQuery, m.Key, m.Value, err)
 		}
@@ -185,7 +284,7 @@ func ParseQuery(q Query) ([]Condition, error) {
 	return conds, nil
 }
 
-func parseMatch(attr Attribute, value string, fuzzy bool) (Condition, bool, error) {
+func parseMatch(attr Attribute, value string, fuzzy bool, tz string) (Condition, bool, error) {
 	c := Condition{Attr: attr}
 	v := strings.Trim(value, " \x00")
 	if v == "" || v == "*" {
@@ -199,7 +298,7 @@ func parseMatch(attr Attribute, value string, fuzzy bool) (Condition, bool, erro
 		return c, false, nil
 	}
 	for _, elem := range strings.Split(v, `\`) {
-		t, universal, err := parseTerm(attr, elem, fuzzy)
+		t, universal, err := parseTerm(attr, elem, fuzzy, tz)
 		if err != nil {
 			return c, false, err
 		}
@@ -213,7 +312,7 @@ func parseMatch(attr Attribute, value string, fuzzy bool) (Condition, bool, erro
 
 func hasWildcard(s string) bool { return strings.ContainsAny(s, "*?") }
 
-func parseTerm(attr Attribute, v string, fuzzy bool) (Term, bool, error) {
+func parseTerm(attr Attribute, v string, fuzzy bool, tz string) (Term, bool, error) {
 	v = strings.Trim(v, " \x00")
 	if v == "" || v == "*" {
 		return Term{}, true, nil
@@ -247,7 +346,11 @@ func parseTerm(attr Attribute, v string, fuzzy bool) (Term, bool, error) {
 		if err != nil {
 			return Term{}, false, err
 		}
-		return Term{Kind: MatchRange, Lo: lo, Hi: hi}, false, nil
+		t := Term{Kind: MatchRange, Lo: lo, Hi: hi}
+		if attr.Kind == KindDateTime {
+			t.UTC, t.LoUTC, t.HiUTC = utcBounds(v, tz)
+		}
+		return t, false, nil
 	}
 	return Term{}, false, fmt.Errorf("attribute cannot be matched")
 }
@@ -397,4 +500,80 @@ func combineDateTime(conds []Condition) []Condition {
 		conds = append(conds[:ti], conds[ti+1:]...)
 	}
 	return conds
+}
+
+// utcBounds returns the bounds of a DT key value as UTC instants when it
+// carries a UTC offset or the query has one (tz). A bound without its own
+// offset takes the other bound's, else tz. ok is false when no offset
+// applies: the value is matched as local time only.
+func utcBounds(v, tz string) (ok bool, lo, hi string) {
+	type bound struct {
+		text       string
+		off        int
+		has, valid bool
+	}
+	split := func(s string) bound {
+		if s == "" {
+			return bound{valid: true}
+		}
+		dt, off, has, ok := splitOffset(s)
+		return bound{text: dt, off: off, has: has, valid: ok}
+	}
+	// Find the split parseRange would take: a hyphen followed by a digit
+	// or the end, not part of an offset.
+	var b [2]bound
+	single := true
+	for i := 0; i < len(v); i++ {
+		if v[i] != '-' {
+			continue
+		}
+		l, h := split(v[:i]), split(v[i+1:])
+		if !l.valid || !h.valid || (l.text == "" && h.text == "") {
+			continue
+		}
+		nl, okL := parseDateTime(l.text, false)
+		if !okL && l.text != "" {
+			continue
+		}
+		nh, okH := parseDateTime(h.text, true)
+		if (!okH && h.text != "") || (nl != "" && nh != "" && nl > nh) {
+			continue
+		}
+		b, single = [2]bound{l, h}, false
+		break
+	}
+	if single {
+		x := split(v)
+		b = [2]bound{x, x}
+	}
+	off, have := 0, false
+	for _, x := range b {
+		if x.has && !have {
+			off, have = x.off, true
+		}
+	}
+	if !have {
+		if off, have = parseOffset(tz); !have {
+			return false, "", ""
+		}
+	}
+	conv := func(x bound, upper bool) string {
+		if x.text == "" {
+			return ""
+		}
+		o := off
+		if x.has {
+			o = x.off
+		}
+		n, ok := parseDateTime(x.text, upper)
+		if !ok {
+			return ""
+		}
+		return toUTC(n, o)
+	}
+	lo, hi = conv(b[0], false), conv(b[1], true)
+	if (b[0].text != "" && lo == "") || (b[1].text != "" && hi == "") {
+		return false, "", ""
+	}
+	return true, lo, hi
 }

@@ -115,6 +115,10 @@ type Instance struct {
 	ContentDate         string // DA
 	ContentTime         string // TM
 	AcquisitionDateTime string // DT, YYYYMMDDHHMMSS[.F{1,6}], UTC offset dropped
+	// AcquisitionDateTimeUTC is the UTC instant of AcquisitionDateTime when
+	// its offset is known (its own "&ZZXX" suffix, else the header's
+	// Timezone Offset From UTC (0008,0201)), in the same form; else "".
+	AcquisitionDateTimeUTC string
 
 	// BlobKey names the stored Part 10 file in the blob store.
 	BlobKey string

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) index.Index) {
 	t.Run("Each", func(t *testing.T) { testEach(t, open) })
 	t.Run("ConcurrentInserts", func(t *testing.T) { testConcurrentInserts(t, open) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, open) })
+	t.Run("Order", func(t *testing.T) { testOrder(t, open) })
 }
 
 func insertFixture(t *testing.T, ix index.Index) {
@@ -633,7 +634,8 @@ func testPagination(t *testing.T, open func(t *testing.T) index.Index) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Results come in insertion order.
+	// Default instance order (series, instance number, UID), which is the
+	// insertion order of the fixture.
 	var want []string
 	for i := 1; i <= 12; i++ {
 		want = append(want, I(i))
@@ -662,7 +664,8 @@ func testPagination(t *testing.T, open func(t *testing.T) index.Index) {
 	}
 	q := index.Query{Level: index.StudyLevel, Matches: m("PatientName", "SMITH*"), Offset: 1}
 	page, err := ix.Find(ctx, q)
-	if err != nil || !slices.Equal(ids(index.StudyLevel, page), []string{S2, S5}) {
+	// Default study order: S2 (20200301), S1 (20200115), S5 (no date).
+	if err != nil || !slices.Equal(ids(index.StudyLevel, page), []string{S1, S5}) {
 		t.Errorf("offset without limit = %v, %v", ids(index.StudyLevel, page), err)
 	}
 	if n, err := ix.Count(ctx, q); err != nil || n != 3 {

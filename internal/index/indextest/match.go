@@ -44,6 +44,7 @@ type matchCase struct {
 	matches  []index.Match
 	fuzzy    bool
 	combined bool
+	tz       string // Query.TimezoneOffset
 	want     []string
 }
 
@@ -158,8 +159,20 @@ var matchCases = []matchCase{
 		want: []string{I(2), I(3)}},
 	{name: "datetime/DT fraction", level: index.InstanceLevel, matches: m("AcquisitionDateTime", "20200115101601.2-"),
 		want: []string{I(2), I(3), I(5)}},
-	{name: "datetime/DT offset ignored", level: index.InstanceLevel, matches: m("AcquisitionDateTime", "202003012301-0500"),
-		want: []string{I(5)}},
+	// I5's AcquisitionDateTime is 20200301230100+0100 (22:01 UTC); the
+	// other instances have no offset: they compare as local times.
+	{name: "datetime/DT same instant other offset", level: index.InstanceLevel,
+		matches: m("AcquisitionDateTime", "202003011701-0500"), want: []string{I(5)}},
+	{name: "datetime/DT same wall clock other offset", level: index.InstanceLevel,
+		matches: m("AcquisitionDateTime", "202003012301-0500")},
+	{name: "datetime/DT without offset is local", level: index.InstanceLevel,
+		matches: m("AcquisitionDateTime", "202003012301"), want: []string{I(5)}},
+	{name: "datetime/DT query timezone offset", level: index.InstanceLevel, tz: "+0000",
+		matches: m("AcquisitionDateTime", "202003012201"), want: []string{I(5)}},
+	{name: "datetime/DT offset range across midnight", level: index.InstanceLevel,
+		matches: m("AcquisitionDateTime", "20200302000000+0200-20200302010000+0200"), want: []string{I(5)}},
+	{name: "datetime/DT offset range, unknown offsets local", level: index.InstanceLevel,
+		matches: m("AcquisitionDateTime", "20200115101601+0100-20200115101602+0100"), want: []string{I(2), I(3)}},
 	{name: "datetime/content date range at image level", level: index.InstanceLevel,
 		matches: m("ContentDate", "20200115", "ContentTime", "1016-1017"), want: []string{I(1), I(2), I(3)}},
 
@@ -227,6 +240,14 @@ var invalidCases = []struct {
 	{"count key", index.Query{Level: index.StudyLevel, Matches: m("NumberOfStudyRelatedInstances", "5")}, index.ErrInvalidQuery},
 	{"no level", index.Query{}, index.ErrInvalidQuery},
 	{"negative limit", index.Query{Level: index.StudyLevel, Limit: -1}, index.ErrInvalidQuery},
+	{"bad timezone", index.Query{Level: index.InstanceLevel, TimezoneOffset: "0100"}, index.ErrInvalidQuery},
+	{"sort by count", index.Query{Level: index.StudyLevel, OrderBy: []index.Order{{Key: "NumberOfStudyRelatedInstances"}}},
+		index.ErrInvalidQuery},
+	{"sort by lower level", index.Query{Level: index.StudyLevel, OrderBy: []index.Order{{Key: "InstanceNumber"}}},
+		index.ErrInvalidQuery},
+	{"sort by unknown key", index.Query{Level: index.StudyLevel, OrderBy: []index.Order{{Key: "ProtocolName"}}},
+		index.ErrInvalidQuery},
+	{"unconfigured key", index.Query{Level: index.SeriesLevel, Matches: m("ProtocolName", "X")}, index.ErrUnsupportedKey},
 }
 
 func testMatching(t *testing.T, open func(t *testing.T) index.Index) {
@@ -235,7 +256,8 @@ func testMatching(t *testing.T, open func(t *testing.T) index.Index) {
 	insertFixture(t, ix)
 	for _, tc := range matchCases {
 		t.Run(tc.name, func(t *testing.T) {
-			q := index.Query{Level: tc.level, Matches: tc.matches, FuzzyNames: tc.fuzzy, CombinedDateTime: tc.combined}
+			q := index.Query{Level: tc.level, Matches: tc.matches, FuzzyNames: tc.fuzzy, CombinedDateTime: tc.combined,
+				TimezoneOffset: tc.tz}
 			rs, err := ix.Find(ctx, q)
 			if err != nil {
 				t.Fatalf("Find: %v", err)

@@ -41,6 +41,12 @@ type Options struct {
 	// missing and put first on the search_path); by default the DSN's
 	// search_path applies (normally "public").
 	Schema string
+	// QueryAttributes are attributes outside the model to store and match
+	// (see index.Schema, index.ParseAttributeSpec). Open extracts their
+	// values from the stored headers of instances indexed before they were
+	// configured (resumable, logged) and drops the values of attributes no
+	// longer listed.
+	QueryAttributes []index.Attribute
 }
 
 // Index is an index.Index backed by a PostgreSQL database.
@@ -61,6 +67,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Index, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "index", "backend", "postgres")
+	schema, err := index.NewSchema(opts.QueryAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("index/postgres: %w", err)
+	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("index/postgres: parse DSN: %w", err)
@@ -98,14 +108,20 @@ func Open(ctx context.Context, dsn string, opts Options) (*Index, error) {
 		return nil, fmt.Errorf("index/postgres: %w", err)
 	}
 	log.Debug("index opened", "host", cfg.Host, "database", cfg.Database, "schema_version", version)
-	return &Index{Store: sqlindex.New(sqlindex.Config{
+	ix := &Index{Store: sqlindex.New(sqlindex.Config{
 		Dialect:   sqlindex.Postgres,
 		Writer:    db,
 		Reader:    db,
 		Retryable: retryable,
 		Logger:    log,
+		Schema:    schema,
 		Close:     db.Close,
-	})}, nil
+	})}
+	if err := ix.Backfill(ctx); err != nil {
+		ix.Close()
+		return nil, fmt.Errorf("index/postgres: %w", err)
+	}
+	return ix, nil
 }
 
 // retryable reports failures after which a write transaction may simply be

@@ -30,6 +30,7 @@ type column struct {
 	words    int       // PN: pn_words kind for fuzzy matching
 	intCol   bool      // integer column
 	nullable bool      // integer column where NULL means absent
+	utc      string    // DT: column of the UTC instant ('' when the offset is unknown)
 }
 
 var columns = map[index.Key]column{
@@ -71,7 +72,7 @@ var columns = map[index.Key]column{
 	index.Columns:             {name: "num_columns", intCol: true},
 	index.ContentDate:         {name: "content_date"},
 	index.ContentTime:         {name: "content_time"},
-	index.AcquisitionDateTime: {name: "acq_datetime"},
+	index.AcquisitionDateTime: {name: "acq_datetime", utc: "acq_datetime_utc"},
 }
 
 const patientSelect = "p.patient_id, p.issuer, p.name_a, p.name_i, p.name_p, p.birth_date, p.sex, " +
@@ -85,7 +86,7 @@ const seriesSelect = "se.series_uid, se.modality, se.series_number, se.descripti
 	"se.num_instances"
 
 const instanceSelect = "i.sop_uid, i.sop_class_uid, i.instance_number, i.ts_uid, i.num_frames, i.num_rows, " +
-	"i.num_columns, i.content_date, i.content_time, i.acq_datetime, i.blob_key, i.size, i.sha256, " +
+	"i.num_columns, i.content_date, i.content_time, i.acq_datetime, i.acq_datetime_utc, i.blob_key, i.size, i.sha256, " +
 	"i.received_at, i.calling_ae"
 
 // selectList returns the columns selected for results of level.
@@ -207,7 +208,7 @@ func newRecordScanner(level index.Level, withHeader bool) *recordScanner {
 	}
 	if level >= index.InstanceLevel {
 		sc.dest = append(sc.dest, &in.SOPInstanceUID, &in.SOPClassUID, &sc.instanceNum, &in.TransferSyntaxUID,
-			&in.NumberOfFrames, &in.Rows, &in.Columns, &in.ContentDate, &in.ContentTime, &in.AcquisitionDateTime,
+			&in.NumberOfFrames, &in.Rows, &in.Columns, &in.ContentDate, &in.ContentTime, &in.AcquisitionDateTime, &in.AcquisitionDateTimeUTC,
 			&in.BlobKey, &in.Size, &sc.sha, &sc.receivedAt, &in.CallingAE)
 	}
 	if withHeader {

@@ -130,6 +130,9 @@ func (w *writer) deleteInstances(ctx context.Context, pred string, args ...any) 
 		if _, err := w.exec(ctx, "DELETE FROM headers WHERE instance_pk IN ("+marks+")", args...); err != nil {
 			return nil, fmt.Errorf("delete headers: %w", err)
 		}
+		if _, err := w.exec(ctx, "DELETE FROM attr_values WHERE level = "+levelInstance+" AND owner_pk IN ("+marks+")", args...); err != nil {
+			return nil, fmt.Errorf("delete attribute values: %w", err)
+		}
 		if _, err := w.exec(ctx, "DELETE FROM instances WHERE pk IN ("+marks+")", args...); err != nil {
 			return nil, fmt.Errorf("delete instances: %w", err)
 		}
@@ -161,6 +164,9 @@ func (w *writer) deleteInstances(ctx context.Context, pred string, args ...any) 
 			return nil, fmt.Errorf("delete series: %w", err)
 		}
 		if n > 0 {
+			if _, err := w.exec(ctx, "DELETE FROM attr_values WHERE level = "+levelSeries+" AND owner_pk = ?", pk); err != nil {
+				return nil, fmt.Errorf("delete series attribute values: %w", err)
+			}
 			g := seriesOf[pk]
 			deltaOf(w.dStudies, g.studyPK).series--
 			deltaOf(w.dPatients, g.patientPK).series--
@@ -184,6 +190,9 @@ func (w *writer) deleteInstances(ctx context.Context, pred string, args ...any) 
 		}
 		if n > 0 {
 			deltaOf(w.dPatients, studyPatient[pk]).studies--
+			if _, err := w.exec(ctx, "DELETE FROM attr_values WHERE level = "+levelStudy+" AND owner_pk = ?", pk); err != nil {
+				return nil, fmt.Errorf("delete study attribute values: %w", err)
+			}
 			if _, err := w.exec(ctx, "DELETE FROM pn_words WHERE kind = ? AND owner_pk = ?", int64(wordsReferringPhy), pk); err != nil {
 				return nil, fmt.Errorf("delete study words: %w", err)
 			}

@@ -20,8 +20,8 @@ func (b *builder) arg(v any) string {
 }
 
 // buildFind returns the SELECT (or, with count set, SELECT count(*)) for q.
-func buildFind(d Dialect, q index.Query, count bool) (string, []any, error) {
-	conds, err := index.ParseQuery(q)
+func buildFind(d Dialect, schema *index.Schema, q index.Query, count bool) (string, []any, error) {
+	conds, err := schema.ParseQuery(q)
 	if err != nil {
 		return "", nil, err
 	}
@@ -49,8 +49,7 @@ func buildFind(d Dialect, q index.Query, count bool) (string, []any, error) {
 	}
 	if !count {
 		sb.WriteString(" ORDER BY ")
-		sb.WriteString(levelAlias[q.Level])
-		sb.WriteString(".pk")
+		sb.WriteString(orderBy(q))
 		sb.WriteString(d.limit(q.Limit, q.Offset))
 	}
 	return d.rebind(sb.String()), b.args, nil
@@ -167,6 +166,9 @@ func (b *builder) multi(level index.Level, c index.Condition) (string, error) {
 
 // cond translates one condition on the table aliased alias.
 func (b *builder) cond(alias string, c index.Condition) (string, error) {
+	if c.Attr.Configured {
+		return b.configuredCond(alias, c)
+	}
 	col, ok := columns[c.Attr.Key]
 	if !ok {
 		return "", fmt.Errorf("%w: %s is not stored", index.ErrUnsupportedKey, c.Attr.Key)
@@ -219,6 +221,9 @@ func (b *builder) term(alias string, col column, c index.Condition, t index.Term
 		}
 		return ref + " = ''", nil
 	case index.MatchRange:
+		if t.UTC && col.utc != "" {
+			return b.utcRangeTerm(alias, ref, col, t), nil
+		}
 		return b.rangeTerm(alias, ref, c, t), nil
 	}
 	return "", fmt.Errorf("%w: %s: unsupported match", index.ErrInvalidQuery, c.Attr.Key)
@@ -314,4 +319,62 @@ func (b *builder) pnTerm(alias string, col column, t index.Term) (string, error)
 		return "(" + strings.Join(alts, " OR ") + ")", nil
 	}
 	return one(t.Group, t)
+}
+
+// utcRangeTerm translates a DT range whose bounds carry a UTC offset:
+// stored values whose offset is known compare as UTC instants, the others
+// as local times with the bounds as written.
+func (b *builder) utcRangeTerm(alias, ref string, col column, t index.Term) string {
+	uref := alias + "." + col.utc
+	side := func(r, lo, hi string) []string {
+		var preds []string
+		if lo != "" {
+			preds = append(preds, r+" >= "+b.arg(lo))
+		} else {
+			preds = append(preds, r+" > ''")
+		}
+		if hi != "" {
+			preds = append(preds, r+" <= "+b.arg(hi))
+		}
+		return preds
+	}
+	known := append([]string{uref + " <> ''"}, side(uref, t.LoUTC, t.HiUTC)...)
+	local := append([]string{uref + " = ''"}, side(ref, t.Lo, t.Hi)...)
+	return "((" + strings.Join(known, " AND ") + ") OR (" + strings.Join(local, " AND ") + "))"
+}
+
+// orderBy returns the ORDER BY list of q: its OrderBy keys, then the
+// level's default order (index.DefaultOrder), then the entity's pk, which
+// makes the order total. NULL integers (absent SeriesNumber,
+// InstanceNumber) sort last in both directions on both backends.
+func orderBy(q index.Query) string {
+	var parts []string
+	seen := map[index.Key]bool{}
+	for _, o := range append(append([]index.Order(nil), q.OrderBy...), index.DefaultOrder(q.Level)...) {
+		if seen[o.Key] {
+			continue
+		}
+		seen[o.Key] = true
+		a, ok := index.LookupKey(o.Key)
+		col, okCol := columns[o.Key]
+		if !ok || !okCol || a.Level > q.Level || a.Multi || a.Kind == index.KindCount {
+			continue
+		}
+		alias := levelAlias[a.Level]
+		name := col.name
+		if col.pn[0] != "" {
+			name = col.pn[0]
+		}
+		ref := alias + "." + name
+		dir := ""
+		if o.Desc {
+			dir = " DESC"
+		}
+		if col.nullable {
+			parts = append(parts, "("+ref+" IS NULL)")
+		}
+		parts = append(parts, ref+dir)
+	}
+	parts = append(parts, levelAlias[q.Level]+".pk")
+	return strings.Join(parts, ", ")
 }

@@ -173,11 +173,11 @@ func (w *writer) insert(ctx context.Context, rec *index.InstanceRecord, replace 
 	in := &rec.Instance
 	var ipk int64
 	err = w.queryRow(ctx, "INSERT INTO instances (series_pk, study_pk, sop_uid, sop_class_uid, instance_number, "+
-		"ts_uid, num_frames, num_rows, num_columns, content_date, content_time, acq_datetime, blob_key, size, sha256, "+
-		"received_at, calling_ae) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "+
+		"ts_uid, num_frames, num_rows, num_columns, content_date, content_time, acq_datetime, acq_datetime_utc, blob_key, "+
+		"size, sha256, received_at, calling_ae) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "+
 		"ON CONFLICT (sop_uid) DO NOTHING RETURNING pk",
 		se.pk, st.pk, uid, in.SOPClassUID, nullInt(in.InstanceNumber), in.TransferSyntaxUID, int64(in.NumberOfFrames),
-		int64(in.Rows), int64(in.Columns), in.ContentDate, in.ContentTime, in.AcquisitionDateTime, in.BlobKey,
+		int64(in.Rows), int64(in.Columns), in.ContentDate, in.ContentTime, in.AcquisitionDateTime, in.AcquisitionDateTimeUTC, in.BlobKey,
 		in.Size, in.SHA256[:], micros(in.ReceivedAt), in.CallingAE).Scan(&ipk)
 	if isNoRows(err) {
 		// Another node inserted the same instance since we looked.
@@ -197,6 +197,9 @@ func (w *writer) insert(ctx context.Context, rec *index.InstanceRecord, replace 
 	}
 	if _, err := w.exec(ctx, "INSERT INTO headers (instance_pk, header) VALUES (?, ?)", ipk, header); err != nil {
 		return res, fmt.Errorf("insert header: %w", err)
+	}
+	if err := w.insertValues(ctx, rec, ipk, se.pk, st.pk); err != nil {
+		return res, err
 	}
 	ds := deltaOf(w.dSeries, se.pk)
 	ds.instances++

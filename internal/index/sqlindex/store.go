@@ -34,6 +34,10 @@ type Config struct {
 	// Retryable reports whether a failed write transaction may be retried
 	// from the start (serialisation failure, deadlock, lost foreign key).
 	Retryable func(error) bool
+	// Schema is the model plus the configured attributes the index
+	// stores and matches; nil for the model alone. After New, the backend
+	// calls Backfill so that existing instances have their values.
+	Schema *index.Schema
 	// Close is called by Store.Close to release the databases.
 	Close  func() error
 	Logger *slog.Logger
@@ -154,7 +158,7 @@ func (s *Store) Each(ctx context.Context, q index.Query, fn func(index.InstanceR
 }
 
 func (s *Store) each(ctx context.Context, db queryer, q index.Query, fn func(index.InstanceRecord) error) error {
-	query, args, err := buildFind(s.cfg.Dialect, q, false)
+	query, args, err := buildFind(s.cfg.Dialect, s.cfg.Schema, q, false)
 	if err != nil {
 		return err
 	}
@@ -184,7 +188,7 @@ func (s *Store) Count(ctx context.Context, q index.Query) (int, error) {
 	if err := s.check(); err != nil {
 		return 0, err
 	}
-	query, args, err := buildFind(s.cfg.Dialect, q, true)
+	query, args, err := buildFind(s.cfg.Dialect, s.cfg.Schema, q, true)
 	if err != nil {
 		return 0, err
 	}

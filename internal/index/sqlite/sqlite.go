@@ -51,6 +51,12 @@ type Options struct {
 	// 0 means the default, 2047 MiB (SQLite's compiled-in maximum); a
 	// negative value turns mapping off. Writes never go through the map.
 	MmapMiB int
+	// QueryAttributes are attributes outside the model to store and match
+	// (see index.Schema, index.ParseAttributeSpec). Open extracts their
+	// values from the stored headers of instances indexed before they were
+	// configured (resumable, logged) and drops the values of attributes no
+	// longer listed.
+	QueryAttributes []index.Attribute
 }
 
 // Index is an index.Index backed by one SQLite database file.
@@ -110,6 +116,11 @@ func Open(ctx context.Context, path string, opts Options) (*Index, error) {
 		writer.Close()
 		return nil, fmt.Errorf("index/sqlite: %s: cannot enable WAL (journal_mode %q): %v", path, mode, err)
 	}
+	schema, err := index.NewSchema(opts.QueryAttributes)
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("index/sqlite: %w", err)
+	}
 	migrations, err := sqlindex.LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		writer.Close()
@@ -144,6 +155,7 @@ func Open(ctx context.Context, path string, opts Options) (*Index, error) {
 		Writer:  writer,
 		Reader:  reader,
 		Logger:  log,
+		Schema:  schema,
 		Close: func() error {
 			// Keep planner statistics current for the next start.
 			_, _ = writer.Exec("PRAGMA optimize")
@@ -157,6 +169,10 @@ func Open(ctx context.Context, path string, opts Options) (*Index, error) {
 			return nil
 		},
 	})
+	if err := ix.Backfill(ctx); err != nil {
+		ix.Close()
+		return nil, fmt.Errorf("index/sqlite: %s: %w", path, err)
+	}
 	return ix, nil
 }
 

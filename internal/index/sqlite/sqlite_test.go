@@ -48,7 +48,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("instance lost across reopen: %v", err)
 	}
 	var version int
-	if err := ix.Store.Config().Writer.QueryRowContext(ctx, "SELECT max(version) FROM schema_version").Scan(&version); err != nil || version != 1 {
+	if err := ix.Store.Config().Writer.QueryRowContext(ctx, "SELECT max(version) FROM schema_version").Scan(&version); err != nil || version != 2 {
 		t.Errorf("schema version = %d, %v", version, err)
 	}
 }
