@@ -156,3 +156,17 @@ func BenchmarkQuery(b *testing.B) {
 		indextest.RunQueryBenchmarks(b, ix, s)
 	})
 }
+
+func TestConfiguredAttributes(t *testing.T) {
+	indextest.RunConfigured(t, func(t *testing.T) func([]index.Attribute) index.Index {
+		dsn, schema := testSchema(t)
+		return func(attrs []index.Attribute) index.Index {
+			ix, err := Open(context.Background(), dsn, Options{Schema: schema, QueryAttributes: attrs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ix.Close() })
+			return ix
+		}
+	})
+}

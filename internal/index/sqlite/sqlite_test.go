@@ -111,3 +111,17 @@ func TestBadPath(t *testing.T) {
 		t.Logf("error: %v", err)
 	}
 }
+
+func TestConfiguredAttributes(t *testing.T) {
+	indextest.RunConfigured(t, func(t *testing.T) func([]index.Attribute) index.Index {
+		path := filepath.Join(t.TempDir(), "index.db")
+		return func(attrs []index.Attribute) index.Index {
+			ix, err := Open(context.Background(), path, Options{QueryAttributes: attrs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ix.Close() })
+			return ix
+		}
+	})
+}
