@@ -26,11 +26,30 @@
 //     whole instances, no transfer-syntax parameter, which is what common
 //     clients send). Other syntaxes go through Options.Transcoder:
 //     [CodecTranscoder] decodes anything the pixel codec registry can read
-//     to Explicit VR Little Endian, frames and whole instances (streamed
-//     frame by frame). Without a transcoder, or for a compressed target,
-//     the answer is 406 Not Acceptable with an explanation. Frames asked
-//     as application/octet-stream without transfer-syntax are decoded when
-//     a transcoder can, and otherwise sent as stored, labelled with their
+//     and writes Explicit VR Little Endian (streamed frame by frame) or
+//     any syntax a registered codec encodes (RLE, JPEG-LS lossless and
+//     near-lossless, JPEG 2000 lossless, JPEG baseline, Deflated Image
+//     Frame Compression), native to compressed and compressed to
+//     compressed; one instance's encoded pixel data is held in memory at a
+//     time, never a whole study. The Accept header's media ranges are
+//     tried in q order: an instance (or the first frame) that a candidate
+//     cannot represent (JPEG baseline of 16-bit samples, float pixels)
+//     moves on to the next; when none works the answer is 406 Not
+//     Acceptable with the reasons, and when that happens to a later
+//     instance of a study already under way the response is aborted.
+//     Lossless is the default: a lossy syntax is produced only when the
+//     client names it, in a transfer-syntax parameter or as image/jpeg
+//     (whose default syntax is JPEG baseline, PS3.18 Table 8.7.3-5),
+//     never from "*" or a wildcard type. A lossy whole instance is a new
+//     instance (codec.DeriveLossy, PS3.3 C.7.6.1.1.5): SOP Instance UID
+//     derived under Lightbox's root, Image Type DERIVED, Derivation
+//     Description and Code, Source Image Sequence naming the original,
+//     Lossy Image Compression 01 with ratio and method. Frames: the media
+//     types image/jls, image/jp2, image/jpeg, image/x-dicom-rle (and
+//     image/dicom-rle) without transfer-syntax mean their default syntax;
+//     application/octet-stream takes any transfer-syntax. Frames asked as
+//     application/octet-stream without transfer-syntax are decoded when a
+//     transcoder can, and otherwise sent as stored, labelled with their
 //     real syntax.
 //   - STOW-RS reads the multipart body as a stream. Parts up to 4 MiB are
 //     held in memory and stored up to 8 at a time (so that they share the

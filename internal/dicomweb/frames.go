@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -360,7 +361,8 @@ func parseFrameList(s string) ([]int, error) {
 	return out, nil
 }
 
-// frameChoice is the outcome of negotiating a frame or pixel response.
+// frameChoice is one acceptable way to send frames, from negotiating a
+// frame or pixel response.
 type frameChoice struct {
 	single   bool   // single part response
 	ctype    string // Content-Type of the parts
@@ -369,74 +371,131 @@ type frameChoice struct {
 	partType string // type parameter of the multipart response
 }
 
-// negotiateFrames chooses the media type of frames stored in syntax ts.
-func (s *Service) negotiateFrames(accept, ts string, one bool) (frameChoice, error) {
+// defaultFrameTS is the default transfer syntax of each compressed pixel
+// media type (PS3.18 Table 8.7.3-5), used when the Accept header names the
+// type without a transfer-syntax parameter.
+var defaultFrameTS = map[string]string{
+	"image/jpeg":        dicom.JPEGBaseline8Bit,
+	"image/jls":         dicom.JPEGLSLossless,
+	"image/x-jls":       dicom.JPEGLSLossless,
+	"image/jp2":         dicom.JPEG2000Lossless,
+	"image/jphc":        dicom.HTJ2KLossless,
+	"image/jhc":         dicom.HTJ2KLossless,
+	"image/jxl":         dicom.JPEGXLLossless,
+	"image/dicom-rle":   dicom.RLELossless,
+	"image/x-dicom-rle": dicom.RLELossless,
+}
+
+// negotiateFrames lists, in the client's order of preference, the
+// acceptable ways to send frames stored in syntax ts (see the "Transfer
+// syntaxes" notes of the package documentation). A lossy syntax is a
+// candidate only when the client names it: in a transfer-syntax
+// parameter, or as the default of a media type it names (image/jpeg
+// means JPEG baseline); never from "*" or a wildcard type.
+func (s *Service) negotiateFrames(accept, ts string, one bool) ([]frameChoice, error) {
 	native := isNative(ts)
 	storedType := pixelMediaType(ts)
 	label := func(typ, sendTS string) string { return typ + "; transfer-syntax=" + sendTS }
+	var out []frameChoice
 	var why string
+	can := func(to string) bool {
+		return s.opts.Transcoder != nil && s.opts.Transcoder.CanTranscode(ts, to)
+	}
 	for _, it := range parseAccept(accept) {
 		single := !it.multipart && it.typ != "*/*"
 		if single && !one {
 			continue
 		}
-		typ := it.typ
-		if typ == "" || typ == "*/*" {
-			typ = "application/octet-stream"
-			if !native {
-				typ = storedType
+		// stored adds the frames as they are; conv adds them converted to
+		// sendTS (labelled typ) when a transcoder can.
+		stored := func(typ string) {
+			sendTS := ts
+			if native {
+				sendTS = dicom.ExplicitVRLittleEndian
 			}
-			if it.ts == "" || it.ts == "*" {
-				sendTS := ts
-				if native {
-					sendTS = dicom.ExplicitVRLittleEndian
-				}
-				return frameChoice{single: single, ctype: label(typ, sendTS), ts: sendTS, partType: typ}, nil
+			out = append(out, frameChoice{single: single, ctype: label(typ, sendTS), ts: sendTS, partType: typ})
+		}
+		conv := func(typ, sendTS string) {
+			switch {
+			case sendTS == ts || native && sendTS == dicom.ExplicitVRLittleEndian:
+				stored(typ)
+			case can(sendTS):
+				out = append(out, frameChoice{single: single, ctype: label(typ, sendTS), ts: sendTS, transTo: sendTS, partType: typ})
+			case why == "":
+				why = fmt.Sprintf("the pixel data is stored as %s (%s) and this server cannot convert it to %s in %s (no codec decodes the one or encodes the other); ask for transfer-syntax=* for the stored bytes",
+					ts, storedType, typ, sendTS)
 			}
 		}
+		typ, anyTS := it.typ, it.ts == "" || it.ts == "*"
 		switch {
+		case typ == "" || typ == "*/*":
+			switch {
+			case anyTS && native:
+				stored("application/octet-stream")
+			case anyTS:
+				stored(storedType)
+			case isNative(it.ts):
+				if it.ts == dicom.ExplicitVRLittleEndian {
+					conv("application/octet-stream", it.ts)
+				}
+			default:
+				conv(pixelMediaType(it.ts), it.ts)
+			}
 		case typ == "application/octet-stream":
 			switch {
-			case native && (it.ts == "" || it.ts == "*" || it.ts == dicom.ExplicitVRLittleEndian):
-				return frameChoice{single: single, ctype: label(typ, dicom.ExplicitVRLittleEndian), ts: dicom.ExplicitVRLittleEndian, partType: typ}, nil
-			case !native && (it.ts == "*" || it.ts == ts):
-				return frameChoice{single: single, ctype: label(typ, ts), ts: ts, partType: typ}, nil
-			case !native && it.ts == "":
+			case native && (anyTS || it.ts == dicom.ExplicitVRLittleEndian):
+				stored(typ)
+			case it.ts == "*":
+				out = append(out, frameChoice{single: single, ctype: label(typ, ts), ts: ts, partType: typ})
+			case it.ts == "":
 				// The default is uncompressed, which needs a codec; clients
 				// that send no transfer-syntax want the pixels in whatever
-				// syntax they are, so send the stored bytes, labelled.
-				if s.opts.Transcoder != nil && s.opts.Transcoder.CanTranscode(ts, dicom.ExplicitVRLittleEndian) {
-					return frameChoice{single: single, ctype: label(typ, dicom.ExplicitVRLittleEndian), ts: dicom.ExplicitVRLittleEndian, transTo: dicom.ExplicitVRLittleEndian, partType: typ}, nil
+				// syntax they are, so without one send the stored bytes,
+				// labelled.
+				if can(dicom.ExplicitVRLittleEndian) {
+					conv(typ, dicom.ExplicitVRLittleEndian)
+				} else {
+					out = append(out, frameChoice{single: single, ctype: label(storedType, ts), ts: ts, partType: typ})
 				}
-				return frameChoice{single: single, ctype: label(storedType, ts), ts: ts, partType: typ}, nil
+			case isNative(it.ts):
+				if it.ts == dicom.ExplicitVRLittleEndian {
+					conv(typ, it.ts)
+				}
+			default:
+				conv(typ, it.ts)
 			}
-		case !native && typeMatchesTS(typ, ts) && (it.ts == "" || it.ts == "*" || it.ts == ts):
-			return frameChoice{single: single, ctype: label(storedType, ts), ts: ts, partType: typ}, nil
-		}
-		if it.ts != "" && it.ts != "*" && s.opts.Transcoder != nil && s.opts.Transcoder.CanTranscode(ts, it.ts) {
-			return frameChoice{single: single, ctype: label(typ, it.ts), ts: it.ts, transTo: it.ts, partType: typ}, nil
-		}
-		if why == "" {
-			why = fmt.Sprintf("the pixel data is stored as %s (%s); converting it to %s", ts, storedType, typ)
-			if it.ts != "" {
-				why += " in " + it.ts
+		case strings.HasSuffix(typ, "/*"):
+			switch {
+			case anyTS && !native && typeMatchesTS(typ, ts):
+				stored(storedType)
+			case !anyTS && typeMatchesTS(typ, it.ts):
+				conv(pixelMediaType(it.ts), it.ts)
 			}
-			why += " needs the pixel codecs, which this version of Lightbox does not have yet; ask for transfer-syntax=*"
+		default:
+			switch {
+			case !anyTS && !typeMatchesTS(typ, it.ts):
+				if why == "" {
+					why = fmt.Sprintf("media type %s cannot carry transfer syntax %s", typ, it.ts)
+				}
+			case !anyTS:
+				conv(typ, it.ts)
+			case !native && typeMatchesTS(typ, ts):
+				stored(typ)
+			default:
+				def, ok := defaultFrameTS[typ]
+				if ok && (it.ts == "" || !isLossy(def)) {
+					conv(typ, def)
+				}
+			}
 		}
+	}
+	if len(out) > 0 {
+		return out, nil
 	}
 	if why == "" {
-		why = fmt.Sprintf(`pixel data is served as multipart/related; type="application/octet-stream" or type="%s"; the Accept header %q allows neither`, storedType, accept)
+		why = fmt.Sprintf(`pixel data is served as multipart/related; type="application/octet-stream" or type="%s", or converted to a compressed type with a transfer-syntax parameter; the Accept header %q allows none of these`, storedType, accept)
 	}
-	return frameChoice{}, errorf(http.StatusNotAcceptable, "%s", why)
-}
-
-func typeMatchesTS(typ, ts string) bool {
-	for _, t := range tsMediaTypes[ts] {
-		if matchesType(typ, t) {
-			return true
-		}
-	}
-	return false
+	return nil, errorf(http.StatusNotAcceptable, "%s", why)
 }
 
 // frames serves WADO-RS /frames/{list}.
@@ -457,7 +516,7 @@ func (s *Service) frames(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rec := &recs[0]
-	choice, err := s.negotiateFrames(r.Header.Get("Accept"), rec.Instance.TransferSyntaxUID, len(list) == 1)
+	cands, err := s.negotiateFrames(r.Header.Get("Accept"), rec.Instance.TransferSyntaxUID, len(list) == 1)
 	if err != nil {
 		return err
 	}
@@ -475,37 +534,49 @@ func (s *Service) frames(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusNotFound, "frame %d does not exist (the instance has %d)", n, src.frames)
 		}
 	}
-	v := validatorsOf(recs, "frames"+r.PathValue("frames")+choice.ctype)
-	return s.sendFrames(w, r, src, list, choice, v)
+	v := validatorsOf(recs, "frames"+r.PathValue("frames")+";"+r.Header.Get("Accept"))
+	return s.sendFrames(w, r, src, list, cands, v)
 }
 
 // sendFrames writes frames as a multipart or single part response.
-func (s *Service) sendFrames(w http.ResponseWriter, r *http.Request, src *frameSource, list []int, choice frameChoice, v validators) error {
+// The first frame is converted with each candidate in turn until one can
+// represent it (JPEG baseline cannot encode 16-bit samples, ...): none
+// gives 406.
+func (s *Service) sendFrames(w http.ResponseWriter, r *http.Request, src *frameSource, list []int, cands []frameChoice, v validators) error {
 	ctx := ctxOf(r)
+	var choice frameChoice
 	get := func(n int) ([]byte, error) {
 		if choice.transTo == "" {
 			return src.frame(n)
 		}
 		return s.opts.Transcoder.TranscodeFrame(ctx, src.f, src.src, n, choice.transTo)
 	}
-	if choice.single {
+	if !cands[0].single && v.notModified(w, r) {
+		return nil
+	}
+	var first []byte
+	var errs []string
+	for _, c := range cands {
+		choice = c
 		b, err := get(list[0])
-		if err != nil {
+		if err == nil {
+			first, errs = b, nil
+			break
+		}
+		if !errors.Is(err, codec.ErrUnsupported) {
 			return err
 		}
+		errs = append(errs, err.Error())
+	}
+	if errs != nil {
+		return errorf(http.StatusNotAcceptable, "frame %d cannot be sent in any transfer syntax the Accept header allows: %s", list[0], strings.Join(errs, "; "))
+	}
+	if choice.single {
+		b := first
 		w.Header().Set("Content-Type", choice.ctype)
 		w.Header().Set("ETag", v.etag)
 		http.ServeContent(w, r, "", v.lastMod, bytes.NewReader(b))
 		return nil
-	}
-	if v.notModified(w, r) {
-		return nil
-	}
-	// Fetch the first frame before answering, so that a bad frame gives an
-	// error status rather than a truncated body.
-	first, err := get(list[0])
-	if err != nil {
-		return err
 	}
 	mw := newMultipart(w, choice.partType)
 	if r.Method == http.MethodHead {
@@ -515,6 +586,7 @@ func (s *Service) sendFrames(w http.ResponseWriter, r *http.Request, src *frameS
 	for i, n := range list {
 		b := first
 		if i > 0 {
+			var err error
 			if b, err = get(n); err != nil {
 				return err
 			}
@@ -531,4 +603,15 @@ func (s *Service) sendFrames(w http.ResponseWriter, r *http.Request, src *frameS
 		}
 	}
 	return mw.Close()
+}
+
+// typeMatchesTS reports whether the media range typ admits a media type of
+// compressed pixel data in syntax ts.
+func typeMatchesTS(typ, ts string) bool {
+	for _, t := range tsMediaTypes[ts] {
+		if matchesType(typ, t) {
+			return true
+		}
+	}
+	return false
 }

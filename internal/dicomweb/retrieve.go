@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"strings"
 
+	"github.com/lightbox-pacs/lightbox/codec"
 	"github.com/lightbox-pacs/lightbox/internal/index"
 )
 
@@ -23,16 +26,23 @@ type FrameInfo struct {
 	PlanarConfiguration            int
 }
 
-// dicomChoice is the outcome of negotiating an application/dicom response.
+// dicomChoice is one acceptable way to send instances, from negotiating
+// an application/dicom response.
 type dicomChoice struct {
 	single bool   // single part application/dicom (one instance only)
 	ts     string // target syntax; "" = each instance as stored
 }
 
-// negotiateDICOM picks how to send instances with the stored syntaxes
-// given from the Accept header.
-func (s *Service) negotiateDICOM(accept string, stored []string, one bool) (dicomChoice, error) {
+// negotiateDICOM lists, in the client's order of preference (q, then
+// order of appearance), the acceptable ways to send instances stored in
+// the syntaxes given. A syntax is only a candidate when every stored one
+// can be converted to it; whether a particular instance's pixels can be
+// encoded (JPEG baseline needs 8-bit samples, ...) is found out when it is
+// sent, falling back to the next candidate. A lossy syntax is a candidate
+// only when named in a transfer-syntax parameter, never through "*".
+func (s *Service) negotiateDICOM(accept string, stored []string, one bool) ([]dicomChoice, error) {
 	var why []string
+	var out []dicomChoice
 	for _, it := range parseAccept(accept) {
 		single := false
 		switch {
@@ -45,31 +55,32 @@ func (s *Service) negotiateDICOM(accept string, stored []string, one bool) (dico
 			continue
 		}
 		if it.ts == "" || it.ts == "*" {
-			return dicomChoice{single: single}, nil
+			out = append(out, dicomChoice{single: single})
+			continue
 		}
-		ok := true
+		ok, allStored := true, true
 		for _, ts := range stored {
+			allStored = allStored && ts == it.ts
 			if ts != it.ts && (s.opts.Transcoder == nil || !s.opts.Transcoder.CanTranscode(ts, it.ts)) {
 				ok = false
-				why = append(why, fmt.Sprintf("an instance is stored in %s and cannot be converted to %s (transcoding arrives with the pixel codecs; ask for transfer-syntax=*)", ts, it.ts))
+				why = append(why, fmt.Sprintf("an instance is stored in %s, which this server cannot convert to %s (no codec decodes the one or encodes the other); ask for transfer-syntax=* for the stored bytes", ts, it.ts))
 				break
 			}
 		}
-		if ok {
-			allStored := true
-			for _, ts := range stored {
-				allStored = allStored && ts == it.ts
-			}
-			if allStored {
-				return dicomChoice{single: single}, nil
-			}
-			return dicomChoice{single: single, ts: it.ts}, nil
+		switch {
+		case ok && allStored:
+			out = append(out, dicomChoice{single: single})
+		case ok:
+			out = append(out, dicomChoice{single: single, ts: it.ts})
 		}
 	}
-	if len(why) > 0 {
-		return dicomChoice{}, errorf(http.StatusNotAcceptable, "%s", why[0])
+	if len(out) > 0 {
+		return out, nil
 	}
-	return dicomChoice{}, errorf(http.StatusNotAcceptable,
+	if len(why) > 0 {
+		return nil, errorf(http.StatusNotAcceptable, "%s", why[0])
+	}
+	return nil, errorf(http.StatusNotAcceptable,
 		`instances are served as multipart/related; type="application/dicom" (or application/dicom for one instance); the Accept header %q allows neither`, accept)
 }
 
@@ -101,21 +112,25 @@ func (s *Service) sendInstances(w http.ResponseWriter, r *http.Request, recs []i
 			stored = append(stored, ts)
 		}
 	}
-	choice, err := s.negotiateDICOM(accept, stored, one && len(recs) == 1)
+	cands, err := s.negotiateDICOM(accept, stored, one && len(recs) == 1)
 	if err != nil {
 		return err
 	}
-	v := validatorsOf(recs, "dicom"+choice.ts)
+	choice := cands[0]
+	key := "dicom"
+	for _, c := range cands {
+		key += ";" + strconv.FormatBool(c.single) + c.ts
+	}
+	v := validatorsOf(recs, key)
 	ctx := ctxOf(r)
+	if choice.ts != "" {
+		if v.notModified(w, r) {
+			return nil
+		}
+		return s.sendTranscoded(w, r, recs, cands)
+	}
 	if choice.single {
 		rec := &recs[0]
-		if choice.ts != "" {
-			w.Header().Set("Content-Type", "application/dicom; transfer-syntax="+choice.ts)
-			if v.notModified(w, r) {
-				return nil
-			}
-			return s.transcodeInstance(ctx, w, rec, choice.ts)
-		}
 		br, err := s.arch.Blobs().Open(ctx, rec.Instance.BlobKey)
 		if err != nil {
 			return fmt.Errorf("dicomweb: open %s: %w", rec.Instance.SOPInstanceUID, err)
@@ -128,9 +143,6 @@ func (s *Service) sendInstances(w http.ResponseWriter, r *http.Request, recs []i
 	}
 	if v.notModified(w, r) {
 		return nil
-	}
-	if choice.ts != "" {
-		return s.sendTranscoded(w, r, recs, choice.ts)
 	}
 	// Stored bytes: the framing is known in advance, so the response has a
 	// Content-Length (no chunking) and the blobs are copied straight to
@@ -171,33 +183,107 @@ func (s *Service) sendInstances(w http.ResponseWriter, r *http.Request, recs []i
 	return err
 }
 
-// sendTranscoded streams recs converted to ts, as multipart/related.
-func (s *Service) sendTranscoded(w http.ResponseWriter, r *http.Request, recs []index.InstanceRecord, ts string) error {
+// sendTranscoded streams recs converted to the first candidate syntax that
+// works for each (see negotiateDICOM), one instance at a time: a part is
+// started only once its instance has been converted up to its first
+// bytes, so an instance the candidate cannot represent moves on to the
+// next candidate. When no candidate works for the first instance the
+// answer is 406; for a later one the response, already under way, is
+// aborted.
+func (s *Service) sendTranscoded(w http.ResponseWriter, r *http.Request, recs []index.InstanceRecord, cands []dicomChoice) error {
 	ctx := ctxOf(r)
-	mw := newMultipart(w, "application/dicom")
+	base := s.baseURL(r)
 	if r.Method == http.MethodHead {
+		if c := cands[0]; c.single {
+			w.Header().Set("Content-Type", "application/dicom; transfer-syntax="+c.ts)
+		} else {
+			newMultipart(w, "application/dicom")
+		}
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
+	var mw *multipartWriter
 	for i := range recs {
 		rec := &recs[i]
-		hdr := textproto.MIMEHeader{}
-		hdr.Set("Content-Type", "application/dicom; transfer-syntax="+ts)
-		hdr.Set("Content-Location", instanceURL(s.baseURL(r), rec))
-		pw, err := mw.CreatePart(hdr)
-		if err != nil {
-			return err
+		var errs []string
+		sent := false
+		for _, c := range cands {
+			if c.single && (mw != nil || len(recs) > 1) {
+				continue
+			}
+			ts := c.ts
+			if ts == "" {
+				ts = rec.Instance.TransferSyntaxUID
+			}
+			lw := &lazyWriter{begin: func() (io.Writer, error) {
+				if c.single {
+					w.Header().Set("Content-Type", "application/dicom; transfer-syntax="+ts)
+					w.WriteHeader(http.StatusOK)
+					return w, nil
+				}
+				if mw == nil {
+					mw = newMultipart(w, "application/dicom")
+				}
+				hdr := textproto.MIMEHeader{}
+				hdr.Set("Content-Type", "application/dicom; transfer-syntax="+ts)
+				hdr.Set("Content-Location", instanceURL(base, rec))
+				return mw.CreatePart(hdr)
+			}}
+			if ts == rec.Instance.TransferSyntaxUID {
+				err := s.copyBlob(ctx, lw, rec)
+				if err != nil {
+					return err
+				}
+			} else if err := s.transcodeInstance(ctx, lw, rec, ts); err != nil {
+				if lw.started || !errors.Is(err, codec.ErrUnsupported) {
+					return err
+				}
+				errs = append(errs, err.Error())
+				continue
+			}
+			if !lw.started {
+				// An empty result still makes its part.
+				if _, err := lw.Write(nil); err != nil {
+					return err
+				}
+			}
+			sent = true
+			break
 		}
-		if ts == rec.Instance.TransferSyntaxUID {
-			err = s.copyBlob(ctx, pw, rec)
-		} else {
-			err = s.transcodeInstance(ctx, pw, rec, ts)
-		}
-		if err != nil {
-			return err
+		if !sent {
+			msg := fmt.Sprintf("instance %s cannot be sent in any transfer syntax the Accept header allows: %s",
+				rec.Instance.SOPInstanceUID, strings.Join(errs, "; "))
+			if mw == nil {
+				return errorf(http.StatusNotAcceptable, "%s", msg)
+			}
+			return errors.New("dicomweb: " + msg)
 		}
 	}
+	if mw == nil {
+		return nil // one instance, single part
+	}
 	return mw.Close()
+}
+
+// lazyWriter starts its destination (a response or multipart part) on the
+// first Write, so that a conversion that fails before producing output
+// leaves nothing behind.
+type lazyWriter struct {
+	begin   func() (io.Writer, error)
+	w       io.Writer
+	started bool
+}
+
+func (l *lazyWriter) Write(p []byte) (int, error) {
+	if !l.started {
+		l.started = true
+		w, err := l.begin()
+		if err != nil {
+			return 0, err
+		}
+		l.w = w
+	}
+	return l.w.Write(p)
 }
 
 // copyBlob copies an instance's stored bytes to w.

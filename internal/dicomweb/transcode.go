@@ -27,46 +27,95 @@ type Transcoder interface {
 }
 
 // CodecTranscoder is the Transcoder over the pixel codec registry
-// (package codec): it decodes any syntax a registered codec handles to
-// Explicit VR Little Endian (native pixels). Which codecs exist depends on
-// what the program imports (codec/all registers every one). Encoding to
-// compressed syntaxes is not offered yet.
+// (package codec): it decodes any syntax a registered codec handles, to
+// Explicit VR Little Endian (native pixels, streamed frame by frame) or
+// to any syntax a registered codec encodes (RLE, JPEG-LS, JPEG 2000,
+// JPEG baseline, ...; one instance's encoded pixel data is held in memory
+// while it is written). A lossy target makes a new derived instance
+// (codec.DeriveLossy): the service asks for one only when the client named
+// the lossy syntax. Which codecs exist depends on what the program imports
+// (codec/all registers every one).
 type CodecTranscoder struct {
 	// Limits bound decoded frame sizes; the zero value uses codec's defaults.
 	Limits codec.Limits
+	// Encode tunes the encoders (JPEG quality); the zero value uses their
+	// defaults.
+	Encode codec.EncodeOptions
 }
 
 var _ Transcoder = CodecTranscoder{}
 
-// CanTranscode implements Transcoder.
+// CanTranscode implements Transcoder: the source must be decodable and the
+// target Explicit VR Little Endian or a syntax with a registered encoder.
 func (c CodecTranscoder) CanTranscode(from, to string) bool {
-	return to == dicom.ExplicitVRLittleEndian && from != to && codec.CanDecode(from)
+	if from == to || !codec.CanDecode(from) {
+		return false
+	}
+	if to == dicom.ExplicitVRLittleEndian {
+		return true
+	}
+	_, ok := codec.LookupEncoder(to)
+	return ok && dicom.IsEncapsulated(to)
 }
 
-// TranscodeFrame implements Transcoder.
+// isLossy reports whether producing ts loses information.
+func isLossy(ts string) bool {
+	enc, ok := codec.LookupEncoder(ts)
+	return ok && enc.Lossy()
+}
+
+// TranscodeFrame implements Transcoder: frame n decoded, and encoded again
+// when to is a compressed syntax (the bytes of one frame's codestream).
 func (c CodecTranscoder) TranscodeFrame(ctx context.Context, f *dicom.File, src io.ReaderAt, n int, to string) ([]byte, error) {
 	if !c.CanTranscode(f.TransferSyntax, to) {
-		return nil, fmt.Errorf("dicomweb: cannot convert %s to %s", f.TransferSyntax, to)
+		return nil, fmt.Errorf("dicomweb: cannot convert %s to %s: %w", f.TransferSyntax, to, codec.ErrUnsupported)
 	}
 	px, err := codec.Open(f.Dataset, f.TransferSyntax, src, codec.Options{Limits: c.Limits})
 	if err != nil {
 		return nil, fmt.Errorf("dicomweb: decode: %w", err)
 	}
-	b, _, err := px.Frame(n - 1)
+	b, info, err := px.Frame(n - 1)
 	if err != nil {
 		return nil, fmt.Errorf("dicomweb: decode frame %d: %w", n, err)
 	}
-	return b, nil
+	if to == dicom.ExplicitVRLittleEndian {
+		return b, nil
+	}
+	enc, _ := codec.LookupEncoder(to)
+	if info.Float {
+		return nil, fmt.Errorf("dicomweb: frame %d: %w: float pixel data cannot be encapsulated", n, codec.ErrUnsupported)
+	}
+	out, _, err := enc.Encode(b, info, c.Encode)
+	if err != nil {
+		return nil, fmt.Errorf("dicomweb: encode frame %d as %s: %w", n, to, err)
+	}
+	return out, nil
 }
 
-// TranscodeInstance implements Transcoder: it writes the header in
-// Explicit VR Little Endian and streams the decoded frames one by one as
-// native Pixel Data, so that a large multi-frame instance is never held
-// whole in memory.
+// TranscodeInstance implements Transcoder. Nothing is written to w before
+// the first frame has been converted, so that an instance the target
+// cannot represent fails (with an error wrapping codec.ErrUnsupported)
+// before any output.
 func (c CodecTranscoder) TranscodeInstance(ctx context.Context, w io.Writer, f *dicom.File, src blob.Reader, to string) error {
 	if !c.CanTranscode(f.TransferSyntax, to) {
-		return fmt.Errorf("dicomweb: cannot convert %s to %s", f.TransferSyntax, to)
+		return fmt.Errorf("dicomweb: cannot convert %s to %s: %w", f.TransferSyntax, to, codec.ErrUnsupported)
 	}
+	if to == dicom.ExplicitVRLittleEndian || pixelElement(f.Dataset) == nil {
+		return c.toNative(ctx, w, f, src, to)
+	}
+	out, err := codec.TranscodeWith(f.Dataset, f.TransferSyntax, src, to, codec.TranscodeOptions{
+		Limits: c.Limits, AllowLossy: true, Derive: true, Encode: c.Encode,
+	})
+	if err != nil {
+		return fmt.Errorf("dicomweb: transcode to %s: %w", to, err)
+	}
+	return dicom.WriteFile(w, out, to, dicom.WriteOptions{Bulk: src})
+}
+
+// toNative writes the header in Explicit VR Little Endian and streams the
+// decoded frames one by one as native Pixel Data, so that a large
+// multi-frame instance is never held whole in memory.
+func (c CodecTranscoder) toNative(ctx context.Context, w io.Writer, f *dicom.File, src blob.Reader, to string) error {
 	ds := f.Dataset
 	pix := pixelElement(ds)
 	if pix == nil {

@@ -76,7 +76,7 @@ func TestCodecTranscoder(t *testing.T) {
 		parts = readParts(t, fx.get(instPath(cf)+"/frames/2", `Accept: multipart/related; type="application/octet-stream"; transfer-syntax=*`))
 		jpegFrame(t, parts[0].data)
 	})
-	t.Run("no encoder: 406", func(t *testing.T) {
+	t.Run("JPEG baseline of 16-bit samples: 406", func(t *testing.T) {
 		body(t, ref.get(instPath(refFile), `Accept: multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50`), http.StatusNotAcceptable)
 	})
 }

@@ -1,0 +1,338 @@
+package dicomweb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lightbox-pacs/lightbox/codec"
+	_ "github.com/lightbox-pacs/lightbox/codec/all" // every codec, for CodecTranscoder
+	"github.com/lightbox-pacs/lightbox/dicom"
+	"github.com/lightbox-pacs/lightbox/internal/testenv"
+)
+
+// transcodeTargetSources: native signed 16-bit CT, JPEG-LS MR, RLE RGB
+// ultrasound, native 8-bit RGB, JPEG 2000 MR, and a native multi-frame
+// enhanced MR.
+var transcodeTargetSources = []string{
+	"transfer-syntax/ge-ct-evrle.dcm",
+	"mr/philips-mr4-jpegls-lossless.dcm",
+	"us/ge-us1-rle.dcm",
+	"sc/sc-rgb-evrle.dcm",
+	"mr/philips-mr-j2k-lossless.dcm",
+	"multiframe/enhanced-mr-10f.dcm",
+}
+
+// transcodeTargetSyntaxes: every syntax a registered codec encodes, with
+// the frame media type and the largest sample difference allowed.
+var transcodeTargetSyntaxes = []struct {
+	ts, media string
+	lossy     bool
+	tol       int
+}{
+	{dicom.RLELossless, "image/x-dicom-rle", false, 0},
+	{dicom.JPEGLSLossless, "image/jls", false, 0},
+	{dicom.JPEG2000Lossless, "image/jp2", false, 0},
+	{dicom.DeflatedImageFrameCompression, "application/octet-stream", false, 0},
+	{dicom.JPEGLSNearLossless, "image/jls", true, 2},
+	{dicom.JPEGBaseline8Bit, "image/jpeg", true, -1}, // PSNR instead
+}
+
+// sourcePixels decodes every frame of a corpus file with the codecs.
+func sourcePixels(t *testing.T, f *dicom.File, data []byte) ([][]byte, codec.PixelInfo) {
+	t.Helper()
+	px, err := codec.Open(f.Dataset, f.TransferSyntax, bytes.NewReader(data), codec.Options{})
+	if err != nil {
+		t.Fatalf("decode source: %v", err)
+	}
+	var frames [][]byte
+	var info codec.PixelInfo
+	for i := 0; i < px.NumFrames(); i++ {
+		b, fi, err := px.Frame(i)
+		if err != nil {
+			t.Fatalf("decode source frame %d: %v", i+1, err)
+		}
+		frames, info = append(frames, b), fi
+	}
+	return frames, info
+}
+
+// encodable reports whether the target's encoder takes the source's first
+// frame: the expectation of a 200 versus a 406.
+func encodable(t *testing.T, ts string, frame []byte, info codec.PixelInfo) bool {
+	enc, ok := codec.LookupEncoder(ts)
+	if !ok {
+		t.Fatalf("no encoder for %s", ts)
+	}
+	_, _, err := enc.Encode(frame, info, codec.EncodeOptions{})
+	if err != nil && !errors.Is(err, codec.ErrUnsupported) {
+		t.Fatalf("encode %s: %v", ts, err)
+	}
+	return err == nil
+}
+
+// maxDiff compares decoded frames sample by sample, on the Bits Stored
+// bits; -1 when the layouts differ.
+func maxDiff(want, got []byte, info codec.PixelInfo) int {
+	if len(want) != len(got) {
+		return -1
+	}
+	if info.BitsAllocated != 16 {
+		worst := 0
+		for i := range want {
+			worst = max(worst, absInt(int(want[i])-int(got[i])))
+		}
+		return worst
+	}
+	mask := uint16(1)<<info.BitsStored - 1
+	if info.BitsStored >= 16 {
+		mask = 0xFFFF
+	}
+	worst := 0
+	for i := 0; i+1 < len(want); i += 2 {
+		a := uint16(want[i]) | uint16(want[i+1])<<8
+		b := uint16(got[i]) | uint16(got[i+1])<<8
+		worst = max(worst, absInt(int(a&mask)-int(b&mask)))
+	}
+	return worst
+}
+
+func absInt(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func psnr8(want, got []byte) float64 {
+	var se float64
+	for i := range want {
+		d := float64(want[i]) - float64(got[i])
+		se += d * d
+	}
+	if se == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/(se/float64(len(want))))
+}
+
+// TestTranscodeTargets retrieves corpus instances and frames converted to
+// every syntax a codec encodes, decodes what came back with the codecs and
+// compares it with the source's pixels: bit for bit for lossless syntaxes,
+// within the encoder's bound for lossy ones. A target the pixels cannot
+// take (JPEG baseline of 16-bit samples) must be 406 with a message.
+// Lossy whole instances must be new derived instances.
+func TestTranscodeTargets(t *testing.T) {
+	fx := newFixture(t, fixtureOpts{opts: Options{Transcoder: CodecTranscoder{}}}, transcodeTargetSources...)
+	for _, rel := range transcodeTargetSources {
+		var cf corpusFile
+		for _, f := range fx.files {
+			if f.path == rel {
+				cf = f
+			}
+		}
+		if cf.f == nil {
+			t.Fatalf("%s not loaded", rel)
+		}
+		want, info := sourcePixels(t, cf.f, cf.data)
+		for _, tg := range transcodeTargetSyntaxes {
+			t.Run(rel+"/"+tg.ts, func(t *testing.T) {
+				accept := `Accept: multipart/related; type="application/dicom"; transfer-syntax=` + tg.ts
+				resp := fx.get(instPath(cf), accept)
+				if !encodable(t, tg.ts, want[0], info) {
+					if b := body(t, resp, http.StatusNotAcceptable); !bytes.Contains(b, []byte("cannot be sent")) {
+						t.Errorf("406 without an explanation: %s", b)
+					}
+					return
+				}
+				parts := readParts(t, resp)
+				if len(parts) != 1 {
+					t.Fatalf("%d parts", len(parts))
+				}
+				if ct := parts[0].header.Get("Content-Type"); ct != "application/dicom; transfer-syntax="+tg.ts {
+					t.Errorf("part Content-Type %q", ct)
+				}
+				got := checkInstance(t, parts[0].data, tg.ts, cf, tg.lossy)
+				compareFrames(t, want, got, info, tg.tol)
+
+				// Frames: the first and the last, in the frame media type.
+				list := "1"
+				idx := []int{0}
+				if len(want) > 1 {
+					list, idx = "1,"+strconv.Itoa(len(want)), []int{0, len(want) - 1}
+				}
+				parts = readParts(t, fx.get(instPath(cf)+"/frames/"+list,
+					`Accept: multipart/related; type="`+tg.media+`"; transfer-syntax=`+tg.ts))
+				if len(parts) != len(idx) {
+					t.Fatalf("%d frame parts, want %d", len(parts), len(idx))
+				}
+				for k, p := range parts {
+					if ct := p.header.Get("Content-Type"); ct != tg.media+"; transfer-syntax="+tg.ts {
+						t.Errorf("frame Content-Type %q", ct)
+					}
+					if tg.ts == dicom.JPEGBaseline8Bit {
+						jpegFrame(t, p.data)
+						continue
+					}
+					c, _ := codec.Lookup(tg.ts)
+					fi := info
+					fi.NumberOfFrames = 1
+					dst := make([]byte, fi.FrameSize())
+					if _, err := c.Decode(dst, p.data, fi); err != nil {
+						t.Fatalf("decode frame part %d: %v", k+1, err)
+					}
+					compareFrames(t, want[idx[k]:idx[k]+1], [][]byte{dst}, info, tg.tol)
+				}
+			})
+		}
+	}
+}
+
+// checkInstance parses a transcoded Part 10 instance, checks its syntax and
+// identity, and returns its decoded frames.
+func checkInstance(t *testing.T, data []byte, ts string, cf corpusFile, lossy bool) [][]byte {
+	t.Helper()
+	f, err := dicom.Read(bytes.NewReader(data), int64(len(data)), dicom.ReadOptions{})
+	if err != nil {
+		t.Fatalf("transcoded instance does not parse: %v", err)
+	}
+	if f.TransferSyntax != ts {
+		t.Errorf("transcoded instance says %s", f.TransferSyntax)
+	}
+	ds, src := f.Dataset, cf.f.Dataset
+	uid, srcUID := ds.String(dicom.TagSOPInstanceUID), src.String(dicom.TagSOPInstanceUID)
+	if meta := f.Meta.String(dicom.Tag(0x00020003)); meta != uid {
+		t.Errorf("Media Storage SOP Instance UID %q, data set says %q", meta, uid)
+	}
+	if !lossy {
+		if uid != srcUID {
+			t.Errorf("lossless transcode changed the SOP Instance UID to %q", uid)
+		}
+		if ds.String(dicom.Tag(0x00282110)) == "01" && src.String(dicom.Tag(0x00282110)) != "01" {
+			t.Errorf("lossless transcode marked lossy")
+		}
+	} else {
+		if uid == srcUID || !strings.HasPrefix(uid, dicom.ImplementationClassUID+".") {
+			t.Errorf("lossy transcode: SOP Instance UID %q (source %q), want a new one under %s", uid, srcUID, dicom.ImplementationClassUID)
+		}
+		if v := ds.String(dicom.Tag(0x00282110)); v != "01" {
+			t.Errorf("Lossy Image Compression %q", v)
+		}
+		if it := ds.Strings(ds.Get(dicom.Tag(0x00080008))); len(it) == 0 || it[0] != "DERIVED" {
+			t.Errorf("Image Type %q", it)
+		}
+		seq := ds.Get(dicom.Tag(0x00082112))
+		if seq == nil || len(seq.Items) != 1 || seq.Items[0].String(dicom.Tag(0x00081155)) != srcUID {
+			t.Errorf("Source Image Sequence does not reference %s", srcUID)
+		}
+	}
+	px, err := codec.Open(ds, f.TransferSyntax, bytes.NewReader(data), codec.Options{})
+	if err != nil {
+		t.Fatalf("open transcoded pixels: %v", err)
+	}
+	var out [][]byte
+	for i := 0; i < px.NumFrames(); i++ {
+		b, _, err := px.Frame(i)
+		if err != nil {
+			t.Fatalf("decode transcoded frame %d: %v", i+1, err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// compareFrames checks decoded frames against the source's: tol is the
+// largest sample difference, -1 for a PSNR of at least 30 dB (8-bit JPEG).
+func compareFrames(t *testing.T, want, got [][]byte, info codec.PixelInfo, tol int) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d frames, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if tol < 0 {
+			if len(got[i]) != len(want[i]) {
+				t.Fatalf("frame %d: %d bytes, want %d", i+1, len(got[i]), len(want[i]))
+			}
+			if p := psnr8(want[i], got[i]); p < 30 {
+				t.Errorf("frame %d: PSNR %.1f dB, want >= 30", i+1, p)
+			}
+			continue
+		}
+		if d := maxDiff(want[i], got[i], info); d < 0 || d > tol {
+			t.Errorf("frame %d: max sample difference %d (-1: %d bytes, want %d), tolerance %d", i+1, d, len(got[i]), len(want[i]), tol)
+		}
+	}
+}
+
+// TestTranscodedInstanceValidates checks that a whole instance converted
+// through WADO-RS, lossless and lossy, is one DCMTK's dcmdump reads
+// without complaint and dciodvfy finds no new errors in (compared with the
+// stored instance, whose IOD errors are the corpus's own), none about the
+// pixel, compression or derivation attributes.
+func TestTranscodedInstanceValidates(t *testing.T) {
+	dcmdump := testenv.RequireTool(t, "dcmdump")
+	dciodvfy := testenv.RequireTool(t, "dciodvfy")
+	fx := newFixture(t, fixtureOpts{opts: Options{Transcoder: CodecTranscoder{}}}, "sc/sc-rgb-evrle.dcm", "transfer-syntax/ge-ct-evrle.dcm")
+	dir := t.TempDir()
+	ioderrs := func(file string) []string {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, dciodvfy, file).CombinedOutput()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) || ctx.Err() != nil {
+			t.Fatalf("dciodvfy: %v\n%s", err, out)
+		}
+		var errs []string
+		for line := range strings.Lines(string(out)) {
+			if strings.HasPrefix(line, "Error") {
+				errs = append(errs, strings.TrimSpace(line))
+			}
+		}
+		return errs
+	}
+	touched := regexp.MustCompile(`(?i)lossy|photometric|pixel ?data|planar|derivation|source ?image|image ?type|sop ?instance`)
+	for _, tc := range []struct{ file, ts string }{
+		{"sc/sc-rgb-evrle.dcm", dicom.JPEGBaseline8Bit},
+		{"sc/sc-rgb-evrle.dcm", dicom.JPEGLSLossless},
+		{"transfer-syntax/ge-ct-evrle.dcm", dicom.JPEGLSNearLossless},
+		{"transfer-syntax/ge-ct-evrle.dcm", dicom.RLELossless},
+		{"transfer-syntax/ge-ct-evrle.dcm", dicom.JPEG2000Lossless},
+	} {
+		t.Run(tc.file+"/"+tc.ts, func(t *testing.T) {
+			var cf corpusFile
+			for _, f := range fx.files {
+				if f.path == tc.file {
+					cf = f
+				}
+			}
+			b := body(t, fx.get(instPath(cf), "Accept: application/dicom; transfer-syntax="+tc.ts), http.StatusOK)
+			file := filepath.Join(dir, strings.NewReplacer("/", "_").Replace(tc.file+tc.ts))
+			if err := os.WriteFile(file, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(dcmdump, "-q", file).CombinedOutput()
+			if err != nil || bytes.Contains(out, []byte("E: ")) {
+				t.Errorf("dcmdump: %v\n%s", err, out)
+			}
+			errs, orig := ioderrs(file), ioderrs(corpus(t, tc.file))
+			if len(errs) > len(orig) {
+				t.Errorf("dciodvfy: %d errors, %d in the stored instance:\n%s", len(errs), len(orig), strings.Join(errs, "\n"))
+			}
+			for _, e := range errs {
+				if touched.MatchString(e) {
+					t.Errorf("dciodvfy on an attribute the transcoder sets: %s", e)
+				}
+			}
+		})
+	}
+}
