@@ -119,6 +119,8 @@ type Options struct {
 	// Now returns the time recorded as ReceivedAt when IngestMeta has
 	// none; nil means time.Now.
 	Now func() time.Time
+	// Compress turns on lossless compression at rest (compress.go).
+	Compress CompressOptions
 }
 
 // Archive stores, retrieves and deletes instances over a blob store and an
@@ -311,20 +313,33 @@ func (a *Archive) Store(ctx context.Context, r io.Reader, meta IngestMeta) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	w, err := a.blobs.Create(ctx, key)
-	if err != nil {
+	var w blob.Writer
+	var mem *memWriter // compression at rest: receive into memory first
+	if a.opts.Compress.enabled() && (meta.Size <= 0 || meta.Size <= a.opts.Compress.maxBytes()) {
+		mem = a.newMemWriter(ctx, key)
+		w = mem
+	} else if w, err = a.blobs.Create(ctx, key); err != nil {
 		return Result{}, fmt.Errorf("archive: %w", err)
 	}
 	committed := false
 	defer func() {
 		if !committed {
 			w.Abort()
+			if mem != nil {
+				mem.Abort()
+			}
 		}
 	}()
 
 	p, err := a.receive(ctx, r, w, key, meta)
 	if err != nil {
 		return Result{}, err
+	}
+	if mem != nil {
+		if err := a.compressAtRest(ctx, p, mem); err != nil {
+			return Result{}, err
+		}
+		w = p.w
 	}
 	// Cheap pre-check, so that re-sent instances cost no fsync. The
 	// committer checks again (index.InsertBatch reports duplicates)
@@ -338,6 +353,11 @@ func (a *Archive) Store(ctx context.Context, r io.Reader, meta IngestMeta) (Resu
 		return Result{}, fmt.Errorf("archive: store %s: %w", p.res.SOPInstanceUID, err)
 	}
 
+	if mem != nil {
+		if err := mem.commitOriginal(); err != nil {
+			return Result{}, fmt.Errorf("archive: keep original of %s: %w", p.res.SOPInstanceUID, err)
+		}
+	}
 	if !a.submit(p) {
 		return Result{}, ErrClosed
 	}
@@ -699,6 +719,7 @@ func (a *Archive) deleteBlob(ctx context.Context, key string) {
 	if err := a.blobs.Delete(ctx, key); err != nil && !errors.Is(err, blob.ErrNotFound) {
 		a.log.Warn("could not delete blob; fsck will report it as an orphan", "key", key, "err", err)
 	}
+	a.deleteOriginal(ctx, key)
 }
 
 // newKey returns a fresh blob key: 128 random bits in hex.

@@ -118,6 +118,13 @@ func Check(ctx context.Context, blobs blob.Store, idx index.Index, opts CheckOpt
 		rep.Blobs++
 		rep.Bytes += info.Size
 		r, ok := rows[info.Key]
+		if base, orig := isOriginalKey(info.Key); orig && !ok {
+			// The kept original of an instance compressed at rest: not
+			// indexed itself, alive as long as its instance is.
+			if _, live := rows[base]; live {
+				return nil
+			}
+		}
 		if !ok {
 			rep.Problems = append(rep.Problems, Problem{Kind: ProblemOrphanBlob, Key: info.Key,
 				Detail: fmt.Sprintf("%d bytes, modified %s", info.Size, info.ModTime.UTC().Format(time.RFC3339))})
@@ -252,7 +259,13 @@ func Rebuild(ctx context.Context, blobs blob.Store, idx index.Index, opts Rebuil
 	// order (the first of conflicting demographics, the representative
 	// header) comes out as it did at ingest.
 	var infos []blob.Info
-	if err := blobs.Walk(ctx, func(i blob.Info) error { infos = append(infos, i); return nil }); err != nil {
+	err := blobs.Walk(ctx, func(i blob.Info) error {
+		if _, orig := isOriginalKey(i.Key); !orig { // kept originals are not instances
+			infos = append(infos, i)
+		}
+		return nil
+	})
+	if err != nil {
 		return rep, fmt.Errorf("archive: rebuild: walk blobs: %w", err)
 	}
 	sort.Slice(infos, func(i, j int) bool {

@@ -80,6 +80,9 @@ func (a *Archive) Delete(ctx context.Context, level Level, id, issuer string) (D
 			res.BlobsFailed++
 			a.log.Warn("could not delete blob; fsck will report it as an orphan", "key", k, "err", err)
 		}
+		if a.deleteOriginal(ctx, k) != nil {
+			res.BlobsFailed++
+		}
 	}
 	return res, nil
 }

@@ -83,7 +83,31 @@ type Index struct {
 type Storage struct {
 	// Duplicates is keep-first (default), replace or reject.
 	Duplicates string `json:"duplicates"`
+	// CompressAtRest names a lossless transfer syntax that native images
+	// are compressed to at ingest: "jpeg-ls" (1.2.840.10008.1.2.4.80),
+	// "jpeg2000" (1.2.840.10008.1.2.4.90), "rle" (1.2.840.10008.1.2.5),
+	// or the UID itself; "" or "off" (the default) stores what arrives.
+	CompressAtRest string `json:"compress_at_rest"`
+	// KeepOriginal also keeps the received bytes of instances compressed
+	// at rest, retrievable byte for byte.
+	KeepOriginal bool `json:"keep_original"`
 }
+
+// compressSyntaxes maps the names CompressAtRest accepts to UIDs.
+var compressSyntaxes = map[string]string{
+	"":                       "",
+	"off":                    "",
+	"jpeg-ls":                "1.2.840.10008.1.2.4.80",
+	"jpeg2000":               "1.2.840.10008.1.2.4.90",
+	"rle":                    "1.2.840.10008.1.2.5",
+	"1.2.840.10008.1.2.4.80": "1.2.840.10008.1.2.4.80",
+	"1.2.840.10008.1.2.4.90": "1.2.840.10008.1.2.4.90",
+	"1.2.840.10008.1.2.5":    "1.2.840.10008.1.2.5",
+}
+
+// CompressSyntax returns the transfer syntax UID of CompressAtRest, ""
+// when off or not valid (Validate reports that).
+func (s Storage) CompressSyntax() string { return compressSyntaxes[s.CompressAtRest] }
 
 // RemoteAE is a known peer.
 type RemoteAE struct {
@@ -152,6 +176,12 @@ var envVars = []struct {
 	{"LIGHTBOX_INDEX", func(c *Config, v string) error { c.Index.Backend = v; return nil }},
 	{"LIGHTBOX_PG_DSN", func(c *Config, v string) error { c.Index.DSN = v; return nil }},
 	{"LIGHTBOX_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
+	{"LIGHTBOX_COMPRESS_AT_REST", func(c *Config, v string) error { c.Storage.CompressAtRest = v; return nil }},
+	{"LIGHTBOX_KEEP_ORIGINAL", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		c.Storage.KeepOriginal = b
+		return err
+	}},
 	{"LIGHTBOX_MAX_ASSOCIATIONS", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		c.DICOM.MaxAssociations = n
@@ -184,6 +214,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Index.Backend, "index", c.Index.Backend, "index backend: sqlite or postgres")
 	fs.StringVar(&c.Index.DSN, "pg", c.Index.DSN, "PostgreSQL connection string (with -index postgres)")
 	fs.StringVar(&c.Storage.Duplicates, "duplicates", c.Storage.Duplicates, "duplicate SOP Instance UID policy: keep-first, replace or reject")
+	fs.StringVar(&c.Storage.CompressAtRest, "compress-at-rest", c.Storage.CompressAtRest, "compress native images at ingest: off, jpeg-ls, jpeg2000 or rle (lossless)")
+	fs.BoolVar(&c.Storage.KeepOriginal, "keep-original", c.Storage.KeepOriginal, "with -compress-at-rest, also keep the received bytes")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 }
 
@@ -209,6 +241,12 @@ func (c *Config) Validate() error {
 	case "keep-first", "replace", "reject":
 	default:
 		errs = append(errs, fmt.Errorf("storage duplicates %q is not keep-first, replace or reject", c.Storage.Duplicates))
+	}
+	if _, ok := compressSyntaxes[c.Storage.CompressAtRest]; !ok {
+		errs = append(errs, fmt.Errorf("storage compress_at_rest %q is not off, jpeg-ls, jpeg2000 or rle (or their transfer syntax UID)", c.Storage.CompressAtRest))
+	}
+	if c.Storage.KeepOriginal && c.Storage.CompressSyntax() == "" {
+		errs = append(errs, errors.New("storage keep_original needs compress_at_rest"))
 	}
 	if c.DICOM.TLSAddr != "" && !c.DICOM.TLS.Enabled() {
 		errs = append(errs, errors.New("dicom tls_addr is set but tls cert_file/key_file are not"))

@@ -96,3 +96,52 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestCompressAtRest(t *testing.T) {
+	for _, c := range []struct {
+		env, flag string
+		keep      string
+		want      string
+		ok        bool
+	}{
+		{"", "", "", "", true},
+		{"off", "", "", "", true},
+		{"jpeg-ls", "", "", "1.2.840.10008.1.2.4.80", true},
+		{"", "jpeg2000", "", "1.2.840.10008.1.2.4.90", true},
+		{"rle", "1.2.840.10008.1.2.4.80", "true", "1.2.840.10008.1.2.4.80", true},
+		{"1.2.840.10008.1.2.5", "", "1", "1.2.840.10008.1.2.5", true},
+		{"jpeg", "", "", "", false},                   // lossy JPEG is not a lossless at-rest syntax
+		{"1.2.840.10008.1.2.4.81", "", "", "", false}, // near-lossless
+		{"", "", "true", "", false},                   // keep_original without compression
+	} {
+		cfg := Default()
+		env := map[string]string{"LIGHTBOX_COMPRESS_AT_REST": c.env, "LIGHTBOX_KEEP_ORIGINAL": c.keep}
+		if err := cfg.ApplyEnv(func(k string) string { return env[k] }); err != nil {
+			t.Fatal(err)
+		}
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		cfg.RegisterFlags(fs)
+		var args []string
+		if c.flag != "" {
+			args = []string{"-compress-at-rest", c.flag}
+		}
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		err := cfg.Validate()
+		if (err == nil) != c.ok {
+			t.Errorf("%+v: Validate = %v", c, err)
+			continue
+		}
+		if got := cfg.Storage.CompressSyntax(); c.ok && got != c.want {
+			t.Errorf("%+v: CompressSyntax = %q, want %q", c, got, c.want)
+		}
+		if c.ok && cfg.Storage.KeepOriginal != (c.keep != "") {
+			t.Errorf("%+v: KeepOriginal = %v", c, cfg.Storage.KeepOriginal)
+		}
+	}
+	cfg := Default()
+	if err := cfg.ApplyEnv(func(k string) string { return map[string]string{"LIGHTBOX_KEEP_ORIGINAL": "maybe"}[k] }); err == nil {
+		t.Error("LIGHTBOX_KEEP_ORIGINAL=maybe accepted")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/lightbox-pacs/lightbox/codec"
 	"github.com/lightbox-pacs/lightbox/internal/archive"
 	blobfs "github.com/lightbox-pacs/lightbox/internal/blob/fs"
 	"github.com/lightbox-pacs/lightbox/internal/config"
@@ -43,7 +44,17 @@ func OpenStorage(ctx context.Context, cfg *config.Config, log *slog.Logger) (*St
 		blobs.Close()
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	arch := archive.New(blobs, idx, archive.Options{Logger: log.With("component", "archive"), Duplicates: dup})
+	compress := archive.CompressOptions{TransferSyntax: cfg.Storage.CompressSyntax(), KeepOriginal: cfg.Storage.KeepOriginal}
+	err = archive.ValidateCompressSyntax(compress.TransferSyntax)
+	if err == nil && compress.TransferSyntax != "" && !codec.CanEncode(compress.TransferSyntax) {
+		err = fmt.Errorf("no encoder for %s", compress.TransferSyntax)
+	}
+	if err != nil {
+		idx.Close()
+		blobs.Close()
+		return nil, fmt.Errorf("server: compress at rest: %w", err)
+	}
+	arch := archive.New(blobs, idx, archive.Options{Logger: log.With("component", "archive"), Duplicates: dup, Compress: compress})
 	return &Storage{Archive: arch, Blobs: blobs, Index: idx}, nil
 }
 
