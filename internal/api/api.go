@@ -8,6 +8,9 @@
 // Browsing goes through the archive's index with the same matching rules
 // as C-FIND and QIDO-RS (index.Query); this package only maps query
 // parameters to keys. Deletions go through the archive.
+//
+// The capture endpoints (capture.go) wrap an uploaded scan or PDF as a
+// DICOM instance (package capture) and store it through the archive.
 package api
 
 import (
@@ -129,6 +132,8 @@ func (h *Handler) routes() []route {
 		{"GET", "/studies/{study}", false, h.getStudy},
 		{"DELETE", "/studies/{study}", true, h.deleteStudy},
 		{"GET", "/studies/{study}/series", false, h.studySeries},
+		{"POST", "/studies/{study}/captures", true, h.captureToStudy},
+		{"POST", "/captures", true, h.captureNewStudy},
 		{"GET", "/series/{series}", false, h.getSeries},
 		{"DELETE", "/series/{series}", true, h.deleteSeries},
 		{"GET", "/series/{series}/instances", false, h.seriesInstances},
