@@ -77,6 +77,46 @@ type Index struct {
 	Backend string `json:"backend"`
 	// DSN is the PostgreSQL connection string.
 	DSN string `json:"dsn"`
+	// QueryAttributes lists attributes outside the query/retrieve model
+	// that the index stores and matches (C-FIND, QIDO-RS), each
+	// "[LEVEL:]NAME[@CREATOR][/VR]": a keyword or tag, at STUDY, SERIES or
+	// IMAGE level (default IMAGE), private tags with their creator and VR,
+	// e.g. "SERIES:ProtocolName", "OperatorsName",
+	// "SERIES:(0019,xx0C)@GEMS_ACQU_01/DS". Instances stored before an
+	// attribute is listed are indexed for it at the next start.
+	QueryAttributes []string `json:"query_attributes"`
+}
+
+// SplitAttributeList splits a list of query attributes given as one string
+// (LIGHTBOX_INDEX_QUERY_ATTRIBUTES, -index-attr) at semicolons and at
+// commas outside parentheses, so that "(0019,100C)" stays whole.
+func SplitAttributeList(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	flush := func(end int) {
+		if f := strings.TrimSpace(s[start:end]); f != "" {
+			out = append(out, f)
+		}
+		start = end + 1
+	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			if depth > 0 {
+				depth--
+			}
+		case ';':
+			flush(i)
+		case ',':
+			if depth == 0 {
+				flush(i)
+			}
+		}
+	}
+	flush(len(s))
+	return out
 }
 
 // Storage configures how instances are kept.
@@ -175,6 +215,10 @@ var envVars = []struct {
 	{"LIGHTBOX_HTTP_ADDR", func(c *Config, v string) error { c.HTTP.Addr = v; return nil }},
 	{"LIGHTBOX_INDEX", func(c *Config, v string) error { c.Index.Backend = v; return nil }},
 	{"LIGHTBOX_PG_DSN", func(c *Config, v string) error { c.Index.DSN = v; return nil }},
+	{"LIGHTBOX_INDEX_QUERY_ATTRIBUTES", func(c *Config, v string) error {
+		c.Index.QueryAttributes = SplitAttributeList(v)
+		return nil
+	}},
 	{"LIGHTBOX_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{"LIGHTBOX_COMPRESS_AT_REST", func(c *Config, v string) error { c.Storage.CompressAtRest = v; return nil }},
 	{"LIGHTBOX_KEEP_ORIGINAL", func(c *Config, v string) error {
@@ -213,6 +257,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTP.Addr, "http-addr", c.HTTP.Addr, "HTTP listen address (\"\" disables)")
 	fs.StringVar(&c.Index.Backend, "index", c.Index.Backend, "index backend: sqlite or postgres")
 	fs.StringVar(&c.Index.DSN, "pg", c.Index.DSN, "PostgreSQL connection string (with -index postgres)")
+	indexAttrsSet := false
+	fs.Func("index-attr", "attribute outside the model to index for queries, [LEVEL:]NAME[@CREATOR][/VR] (repeatable; "+
+		"replaces the configured list)", func(v string) error {
+		if !indexAttrsSet {
+			c.Index.QueryAttributes, indexAttrsSet = nil, true
+		}
+		c.Index.QueryAttributes = append(c.Index.QueryAttributes, SplitAttributeList(v)...)
+		return nil
+	})
 	fs.StringVar(&c.Storage.Duplicates, "duplicates", c.Storage.Duplicates, "duplicate SOP Instance UID policy: keep-first, replace or reject")
 	fs.StringVar(&c.Storage.CompressAtRest, "compress-at-rest", c.Storage.CompressAtRest, "compress native images at ingest: off, jpeg-ls, jpeg2000 or rle (lossless)")
 	fs.BoolVar(&c.Storage.KeepOriginal, "keep-original", c.Storage.KeepOriginal, "with -compress-at-rest, also keep the received bytes")

@@ -145,3 +145,43 @@ func TestCompressAtRest(t *testing.T) {
 		t.Error("LIGHTBOX_KEEP_ORIGINAL=maybe accepted")
 	}
 }
+
+func TestQueryAttributes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.json")
+	os.WriteFile(p, []byte(`{"index": {"query_attributes": ["SERIES:ProtocolName", "(0019,xx0C)@GEMS_ACQU_01/DS"]}}`), 0o644)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Index.QueryAttributes, "|"); got != "SERIES:ProtocolName|(0019,xx0C)@GEMS_ACQU_01/DS" {
+		t.Errorf("from file: %q", got)
+	}
+	env := map[string]string{"LIGHTBOX_INDEX_QUERY_ATTRIBUTES": "OperatorsName, SERIES:(0019,100C)@GEMS_ACQU_01/DS;StationName"}
+	if err := c.ApplyEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Index.QueryAttributes, "|"); got != "OperatorsName|SERIES:(0019,100C)@GEMS_ACQU_01/DS|StationName" {
+		t.Errorf("from env: %q", got)
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	if err := fs.Parse([]string{"-index-attr", "ContrastBolusAgent", "-index-attr", "STUDY:InstitutionalDepartmentName"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Index.QueryAttributes, "|"); got != "ContrastBolusAgent|STUDY:InstitutionalDepartmentName" {
+		t.Errorf("flags replace the list: %q", got)
+	}
+}
+
+func TestSplitAttributeList(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"A,B", "A|B"},
+		{" A ; B ,, ", "A|B"},
+		{"(0019,100C)@X Y/LO,SERIES:(0029,xx10)@Z", "(0019,100C)@X Y/LO|SERIES:(0029,xx10)@Z"},
+	} {
+		if got := strings.Join(SplitAttributeList(tc.in), "|"); got != tc.want {
+			t.Errorf("SplitAttributeList(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -255,6 +255,9 @@ func ParseAttributeSpec(spec string, dict Dictionary) (Attribute, error) {
 // element stands for a private block. isTag is false for anything that
 // does not look like a tag (a keyword).
 func parseTagText(s string) (tag uint32, isTag bool, err error) {
+	if strings.HasPrefix(s, "(") != strings.HasSuffix(s, ")") {
+		return 0, false, fmt.Errorf("malformed tag")
+	}
 	t := strings.TrimSuffix(strings.TrimPrefix(s, "("), ")")
 	t = strings.ReplaceAll(t, ",", "")
 	t = strings.ReplaceAll(strings.ReplaceAll(t, "xx", "10"), "XX", "10")

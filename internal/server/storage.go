@@ -61,15 +61,19 @@ func OpenStorage(ctx context.Context, cfg *config.Config, log *slog.Logger) (*St
 // OpenIndex opens the configured index backend.
 func OpenIndex(ctx context.Context, cfg *config.Config, log *slog.Logger) (index.Index, error) {
 	ilog := log.With("component", "index")
+	attrs, err := QueryAttributes(cfg.Index.QueryAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("server: index: %w", err)
+	}
 	switch cfg.Index.Backend {
 	case "sqlite":
-		idx, err := sqlite.Open(ctx, cfg.IndexPath(), sqlite.Options{Logger: ilog})
+		idx, err := sqlite.Open(ctx, cfg.IndexPath(), sqlite.Options{Logger: ilog, QueryAttributes: attrs})
 		if err != nil {
 			return nil, fmt.Errorf("server: index: %w", err)
 		}
 		return idx, nil
 	case "postgres":
-		idx, err := postgres.Open(ctx, cfg.Index.DSN, postgres.Options{Logger: ilog})
+		idx, err := postgres.Open(ctx, cfg.Index.DSN, postgres.Options{Logger: ilog, QueryAttributes: attrs})
 		if err != nil {
 			return nil, fmt.Errorf("server: index: %w", err)
 		}
