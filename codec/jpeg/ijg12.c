@@ -4,3 +4,4 @@
 #include <gdcmjpeg/12/jerror.h>
 #define LBJ_FN(name) lbj_ijg12_##name
 #include "lbjpeg_impl.h"
+#include "lbjpeg_enc.h"

@@ -4,3 +4,4 @@
 #include <gdcmjpeg/16/jerror.h>
 #define LBJ_FN(name) lbj_ijg16_##name
 #include "lbjpeg_impl.h"
+#include "lbjpeg_enc.h"

@@ -4,3 +4,4 @@
 #include <gdcmjpeg/8/jerror.h>
 #define LBJ_FN(name) lbj_ijg8_##name
 #include "lbjpeg_impl.h"
+#include "lbjpeg_enc.h"

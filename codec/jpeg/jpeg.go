@@ -11,9 +11,11 @@
 // "+cp"); otherwise components pass through untouched. Lossless streams
 // are never colour converted.
 //
-// Encoding (transcoding) is JPEG Baseline 8-bit only, with libjpeg-turbo,
-// YCbCr 4:2:2 for colour. Importing the package registers the codec for
-// 1.2.840.10008.1.2.4.50, .51, .53, .55, .57 and .70.
+// Encoding (transcoding): JPEG Baseline 8-bit with libjpeg-turbo (YCbCr
+// 4:2:2 for colour); JPEG Extended (.51, lossy, 8 or 12 bits, unsigned
+// samples) and JPEG Lossless SV1 (.70, 2 to 16 bits, signed or not) with
+// the GDCM IJG libraries (encode.go). Importing the package registers the
+// codec for 1.2.840.10008.1.2.4.50, .51, .53, .55, .57 and .70.
 package jpeg
 
 /*
@@ -59,7 +61,9 @@ var (
 
 func init() {
 	codec.Register(Baseline{Decoder{dicom.JPEGBaseline8Bit}})
-	for _, ts := range []string{dicom.JPEGExtended12Bit, JPEGExtended35Retired, JPEGFullProgRetired, dicom.JPEGLossless, dicom.JPEGLosslessSV1} {
+	codec.Register(Extended{Decoder{dicom.JPEGExtended12Bit}})
+	codec.Register(LosslessSV1{Decoder{dicom.JPEGLosslessSV1}})
+	for _, ts := range []string{JPEGExtended35Retired, JPEGFullProgRetired, dicom.JPEGLossless} {
 		codec.Register(Decoder{ts})
 	}
 }
