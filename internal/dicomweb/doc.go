@@ -66,10 +66,19 @@
 //     viewport=vw,vh[,sx,sy,sw,sh] (no flipping), quality=1..100;
 //     annotation and unknown parameters are ignored; malformed values are
 //     400. Thumbnails fit a 128-pixel square unless a viewport is given.
-//     Not supported: a list of several frames (400), /rendered of a series
-//     or study (501), and non-image objects: an instance without pixel data
-//     (SR, KOS, PDF, ...) is 400 with an explanation, since no image media
-//     type can represent it. Responses carry an ETag over the instance's
+//     Several images (rendered_parts.go): /frames/{list}/rendered with
+//     more than one frame, and /rendered of a series or a study, answer
+//     multipart/related; type="image/jpeg" (the default) or "image/png"
+//     (a plain image/jpeg or image/png Accept names the part type), one
+//     rendered image per frame with a Content-Location naming it: the
+//     frames in the order listed, or every frame of every image instance
+//     in display order (series by Series Number, instances by Instance
+//     Number), streamed one image at a time. Instances without pixel data
+//     in a series or study are skipped, as is an instance the renderer
+//     refuses (logged); a target without image instances is 400. Non-image
+//     objects asked for directly: an instance without pixel data (SR,
+//     KOS, PDF, ...) is 400 with an explanation, since no image media type
+//     can represent it. Responses carry an ETag over the instance's
 //     digest, the frame, the media type and the parameters, Vary: Accept
 //     and Cache-Control: private, no-cache (revalidate with If-None-Match).
 //     WADO-URI renders the same way for contentType=image/jpeg (also the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/lightbox-pacs/lightbox/codec"
+	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/imaging"
 	"github.com/lightbox-pacs/lightbox/internal/index"
 )
@@ -137,28 +139,40 @@ func (s *Service) rendered(w http.ResponseWriter, r *http.Request) error {
 	if err := s.authorize(r, ActionRetrieve, t.resource()); err != nil {
 		return err
 	}
-	if t.level() != index.InstanceLevel && !thumb {
-		lvl := strings.ToLower(t.level().String())
-		return errorf(http.StatusNotImplemented, "a rendered %s (a multipart of rendered instances) is not supported; ask for an instance's or frame's /rendered, or the %s's /thumbnail", lvl, lvl)
-	}
 	p, err := parseRenderQuery(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	media, err := negotiateRendered(r.Header.Get("Accept"))
-	if err != nil {
-		return err
-	}
 	frame := 1
+	var list []int
 	if fl := r.PathValue("frames"); fl != "" {
-		list, err := parseFrameList(fl)
+		if list, err = parseFrameList(fl); err != nil {
+			return err
+		}
+		if len(list) > 1 && thumb {
+			return errorf(http.StatusBadRequest, "frame list %q: a thumbnail is of one frame", fl)
+		}
+		frame = list[0]
+	}
+	if !thumb && (t.level() != index.InstanceLevel || len(list) > 1) {
+		// Several images: multipart/related, one rendered image per part.
+		media, err := negotiateRenderedParts(r.Header.Get("Accept"))
 		if err != nil {
 			return err
 		}
-		if len(list) != 1 {
-			return errorf(http.StatusBadRequest, "frame list %q: rendering of several frames (a multi-frame image or video) is not supported; ask for one frame", fl)
+		recs, err := s.instances(r, t)
+		if err != nil {
+			return err
 		}
-		frame = list[0]
+		if t.level() != index.InstanceLevel {
+			recs = displayOrder(recs)
+			list = nil
+		}
+		return s.sendRenderedParts(w, r, t, recs, list, p, media)
+	}
+	media, err := negotiateRendered(r.Header.Get("Accept"))
+	if err != nil {
+		return err
 	}
 	recs, err := s.instances(r, t)
 	if err != nil {
@@ -229,25 +243,42 @@ func (s *Service) sendRendered(w http.ResponseWriter, r *http.Request, rec *inde
 		return err
 	}
 	defer br.Close()
+	buf, err := renderImage(f, br, rec, frame, p, media)
+	if err != nil {
+		return err
+	}
+	h.Set("Content-Type", media)
+	h.Set("Content-Length", strconv.Itoa(len(buf)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err = w.Write(buf)
+	return err
+}
+
+// renderImage renders frame (1-based) of the instance rec, whose header is
+// f and whose bytes br holds, with p, encoded as media.
+func renderImage(f *dicom.File, br io.ReaderAt, rec *index.InstanceRecord, frame int, p renderParams, media string) ([]byte, error) {
 	ds := f.Dataset
 	if pixelElement(ds) == nil {
-		return errorf(http.StatusBadRequest, "instance %s (SOP Class %s) has no pixel data; rendering of non-image objects is not supported, retrieve it as application/dicom or its /metadata",
+		return nil, errorf(http.StatusBadRequest, "instance %s (SOP Class %s) has no pixel data; rendering of non-image objects is not supported, retrieve it as application/dicom or its /metadata",
 			rec.Instance.SOPInstanceUID, rec.Instance.SOPClassUID)
 	}
 	if n := numberOfFrames(ds); frame > n {
-		return errorf(http.StatusNotFound, "instance %s has %d frame(s), there is no frame %d", rec.Instance.SOPInstanceUID, n, frame)
+		return nil, errorf(http.StatusNotFound, "instance %s has %d frame(s), there is no frame %d", rec.Instance.SOPInstanceUID, n, frame)
 	}
 	fr, err := imaging.DecodeFrame(ds, f.TransferSyntax, br, frame-1)
 	if err != nil {
 		switch {
 		case errors.Is(err, codec.ErrFrameRange):
-			return &HTTPError{Status: http.StatusNotFound, Msg: err.Error(), Err: err}
+			return nil, &HTTPError{Status: http.StatusNotFound, Msg: err.Error(), Err: err}
 		case errors.Is(err, codec.ErrUnsupported):
-			return &HTTPError{Status: http.StatusNotImplemented, Msg: "cannot decode the pixel data: " + err.Error(), Err: err}
+			return nil, &HTTPError{Status: http.StatusNotImplemented, Msg: "cannot decode the pixel data: " + err.Error(), Err: err}
 		case errors.Is(err, codec.ErrNoPixelData), errors.Is(err, codec.ErrInvalidPixelInfo):
-			return &HTTPError{Status: http.StatusBadRequest, Msg: "cannot render: " + err.Error(), Err: err}
+			return nil, &HTTPError{Status: http.StatusBadRequest, Msg: "cannot render: " + err.Error(), Err: err}
 		}
-		return fmt.Errorf("dicomweb: render %s frame %d: %w", rec.Instance.SOPInstanceUID, frame, err)
+		return nil, fmt.Errorf("dicomweb: render %s frame %d: %w", rec.Instance.SOPInstanceUID, frame, err)
 	}
 	opts := imaging.Options{Window: p.window, Width: p.vw, Height: p.vh, Region: p.region, Source: br}
 	if p.hasRegN {
@@ -255,25 +286,18 @@ func (s *Service) sendRendered(w http.ResponseWriter, r *http.Request, rec *inde
 		opts.Region = image.Rect(int(p.regionN[0]*c), int(p.regionN[1]*rw), int(math.Ceil(p.regionN[2]*c)), int(math.Ceil(p.regionN[3]*rw)))
 	}
 	if !opts.Region.Empty() && opts.Region.Intersect(image.Rect(0, 0, fr.Info.Columns, fr.Info.Rows)).Empty() {
-		return errorf(http.StatusBadRequest, "the source region %v lies outside the %dx%d frame", opts.Region, fr.Info.Columns, fr.Info.Rows)
+		return nil, errorf(http.StatusBadRequest, "the source region %v lies outside the %dx%d frame", opts.Region, fr.Info.Columns, fr.Info.Rows)
 	}
 	img, err := imaging.Render(ds, fr, opts)
 	if err != nil {
 		if errors.Is(err, imaging.ErrUnsupported) {
-			return &HTTPError{Status: http.StatusNotImplemented, Msg: "cannot render: " + err.Error(), Err: err}
+			return nil, &HTTPError{Status: http.StatusNotImplemented, Msg: "cannot render: " + err.Error(), Err: err}
 		}
-		return fmt.Errorf("dicomweb: render %s frame %d: %w", rec.Instance.SOPInstanceUID, frame, err)
+		return nil, fmt.Errorf("dicomweb: render %s frame %d: %w", rec.Instance.SOPInstanceUID, frame, err)
 	}
 	var buf bytes.Buffer
 	if err := imaging.Encode(&buf, img, media, p.quality); err != nil {
-		return fmt.Errorf("dicomweb: render %s frame %d: %w", rec.Instance.SOPInstanceUID, frame, err)
+		return nil, fmt.Errorf("dicomweb: render %s frame %d: %w", rec.Instance.SOPInstanceUID, frame, err)
 	}
-	h.Set("Content-Type", media)
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	_, err = w.Write(buf.Bytes())
-	return err
+	return buf.Bytes(), nil
 }
