@@ -69,7 +69,7 @@ func appendElement(buf []byte, ds *dicom.Dataset, e *dicom.Element, opts Options
 		vr = dicom.UN
 	}
 	buf = append(buf, '"')
-	buf = append(buf, e.Tag.Hex()...)
+	buf = appendTagHex(buf, e.Tag)
 	buf = append(buf, `":{"vr":"`...)
 	buf = append(buf, vr.String()...)
 	buf = append(buf, '"')
@@ -98,7 +98,7 @@ func appendElement(buf []byte, ds *dicom.Dataset, e *dicom.Element, opts Options
 				buf = append(buf, ',')
 			}
 			buf = append(buf, '"')
-			buf = append(buf, dicom.Tag(v).Hex()...)
+			buf = appendTagHex(buf, dicom.Tag(v))
 			buf = append(buf, '"')
 		}
 		buf = append(buf, ']')

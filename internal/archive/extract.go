@@ -112,10 +112,72 @@ func extractRecord(f *dicom.File) (index.InstanceRecord, error) {
 			return rec, &RejectError{Reason: ReasonMissingAttribute, Offset: -1, Detail: "missing or empty " + m.name}
 		}
 	}
-	hdr, err := dicomjson.Marshal(ds, dicomjson.Options{OmitBulk: true})
+	hdr, err := marshalHeader(ds)
 	if err != nil {
 		return rec, &RejectError{Reason: ReasonMalformed, Offset: -1, Detail: fmt.Sprintf("header not representable as DICOM JSON: %v", err), Err: err}
 	}
 	rec.Header = hdr
 	return rec, nil
+}
+
+// The stored header.
+//
+// The index keeps each instance's data set as a DICOM JSON object in which
+// every bulk value (Pixel Data, binary values above the reader's bulk
+// threshold, nested ones included) is an attribute with a relative
+// BulkDataURI: BulkURIPrefix followed by its bulk data path
+// (dicomjson.BulkPaths), e.g. "bulkdata/7FE00010". Relative to the
+// instance's WADO-RS URL, that is where WADO-RS serves the value, so
+// /metadata is the stored header with the URIs made absolute and the
+// Transfer Syntax UID added, read from the index alone.
+//
+// A header that is complete in that sense ends in headerMark, a newline:
+// JSON whitespace, invisible to every reader of the object. Headers stored
+// before bulk values were recorded lack it (and lack the bulk attributes);
+// so do headers of data sets whose top-level elements are out of order,
+// which /metadata re-sorts when it adds the Transfer Syntax UID. For those
+// the blob is authoritative.
+const (
+	// BulkURIPrefix begins every BulkDataURI of a stored header.
+	BulkURIPrefix = "bulkdata/"
+	headerMark    = '\n'
+)
+
+// HeaderComplete reports whether a stored header records every bulk value
+// of its instance as a relative BulkDataURI (see BulkURIPrefix), so that
+// the instance's metadata can be served from it without reading the blob.
+func HeaderComplete(hdr []byte) bool {
+	return len(hdr) > 2 && hdr[len(hdr)-1] == headerMark
+}
+
+// marshalHeader encodes the stored header of ds.
+func marshalHeader(ds *dicom.Dataset) ([]byte, error) {
+	paths := dicomjson.BulkPaths(ds)
+	hdr, err := dicomjson.Marshal(ds, dicomjson.Options{
+		OmitBulk: true,
+		BulkDataURI: func(e *dicom.Element) string {
+			if p, ok := paths[e]; ok {
+				return BulkURIPrefix + p
+			}
+			return ""
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ds.Get(dicom.TagTransferSyntaxUID) != nil || topLevelSorted(ds) {
+		hdr = append(hdr, headerMark)
+	}
+	return hdr, nil
+}
+
+// topLevelSorted reports whether the top-level tags of ds strictly ascend,
+// as adding an element to them keeps the others in place.
+func topLevelSorted(ds *dicom.Dataset) bool {
+	for i := 1; i < len(ds.Elements); i++ {
+		if ds.Elements[i-1].Tag >= ds.Elements[i].Tag {
+			return false
+		}
+	}
+	return true
 }

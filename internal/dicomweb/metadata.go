@@ -15,13 +15,16 @@ import (
 
 	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/dicom/dicomjson"
+	"github.com/lightbox-pacs/lightbox/internal/archive"
 	"github.com/lightbox-pacs/lightbox/internal/index"
 )
 
-// basePlaceholder stands for the instance URL in cached metadata; it is
-// replaced by the URL of each request's origin when served. It is made
-// of private-use characters that DICOM text never carries.
-const basePlaceholder = "\ue000lightbox-instance-url\ue000"
+// bulkURIMark is how every BulkDataURI of metadata JSON begins, in the
+// index's stored header as in the metadata read from a blob: relative to
+// the instance URL, which writeExpanded puts in front when serving. A
+// quote not preceded by a backslash ends a JSON string, so the mark can
+// only be the key and start of a BulkDataURI, never text inside a value.
+var bulkURIMark = []byte(`"BulkDataURI":"` + archive.BulkURIPrefix)
 
 // metadata serves WADO-RS /metadata at study, series and instance level.
 func (s *Service) metadata(w http.ResponseWriter, r *http.Request) error {
@@ -35,7 +38,7 @@ func (s *Service) metadata(w http.ResponseWriter, r *http.Request) error {
 	if err := s.authorize(r, ActionRetrieve, t.resource()); err != nil {
 		return err
 	}
-	recs, err := s.instances(r, t)
+	recs, err := s.instancesWithHeaders(r, t)
 	if err != nil {
 		return err
 	}
@@ -81,29 +84,121 @@ func (e *errWriter) write(p []byte) {
 	}
 }
 
-// writeExpanded writes cached JSON with the placeholder replaced by the
-// instance URL (JSON-escaped), without copying the JSON.
+// instancesWithHeaders is instances with each record's stored header.
+func (s *Service) instancesWithHeaders(r *http.Request, t target) ([]index.InstanceRecord, error) {
+	q := index.Query{Level: index.InstanceLevel, IncludeHeader: true}
+	for _, m := range []struct {
+		key index.Key
+		v   string
+	}{{index.StudyInstanceUID, t.study}, {index.SeriesInstanceUID, t.series}, {index.SOPInstanceUID, t.instance}} {
+		if m.v != "" {
+			q.Matches = append(q.Matches, index.Match{Key: m.key, Value: m.v})
+		}
+	}
+	recs, err := s.arch.Index().Find(ctxOf(r), q)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, errorf(http.StatusNotFound, "no %s in the archive", t)
+	}
+	return recs, nil
+}
+
+// writeExpanded writes metadata JSON with its relative BulkDataURIs made
+// absolute under the instance URL (JSON-escaped), without copying the JSON.
 func writeExpanded(bw *errWriter, js []byte, url string) {
 	var esc []byte
 	for {
-		i := bytes.Index(js, []byte(basePlaceholder))
+		i := bytes.Index(js, bulkURIMark)
 		if i < 0 {
 			bw.write(js)
 			return
 		}
 		if esc == nil {
 			esc = dicomjson.AppendString(nil, url)
-			esc = esc[1 : len(esc)-1]
+			esc = append(esc[1:len(esc)-1], '/')
 		}
-		bw.write(js[:i])
+		at := i + len(bulkURIMark) - len(archive.BulkURIPrefix)
+		bw.write(js[:at])
 		bw.write(esc)
-		js = js[i+len(basePlaceholder):]
+		js = js[at:]
 	}
 }
 
-// eachMetadata produces the metadata JSON of each record, in order,
-// parsing headers in parallel on cache misses.
+// stripBulkURIs returns the value v of a stored header's attribute without
+// the relative BulkDataURIs that the archive records for bulk values, or
+// nil when v is itself one: searches (QIDO-RS includefield=all) show the
+// header as stored before bulk values were recorded. The header is written
+// by dicomjson, compact, so a bulk attribute nested in a sequence item is
+// exactly "TTTTTTTT":{"vr":"VR","BulkDataURI":"bulkdata/PATH"} (the path
+// has no characters JSON escapes). v is copied only when changed.
+func stripBulkURIs(v []byte) []byte {
+	const keyVR = len(`"TTTTTTTT":{"vr":"VR",`)
+	const vrLen = len(`{"vr":"VR",`)
+	if len(v) > vrLen && bytes.HasPrefix(v[vrLen:], bulkURIMark) {
+		return nil
+	}
+	if !bytes.Contains(v, bulkURIMark) {
+		return v
+	}
+	out := make([]byte, 0, len(v))
+	from := 0 // v[:from] is dealt with
+	for {
+		rel := bytes.Index(v[from:], bulkURIMark)
+		if rel < 0 {
+			return append(out, v[from:]...)
+		}
+		i := from + rel
+		start := i - keyVR
+		if start < from || start < 1 || v[start] != '"' || !bytes.HasPrefix(v[start+9:], []byte(`":{"vr":"`)) {
+			return v // not the shape dicomjson writes: leave the value alone
+		}
+		q := bytes.IndexByte(v[i+len(bulkURIMark):], '"')
+		if q < 0 {
+			return v
+		}
+		end := i + len(bulkURIMark) + q + 1 // past the URI's closing quote
+		if end >= len(v) || v[end] != '}' {
+			return v
+		}
+		end++
+		switch {
+		case start-1 >= from && v[start-1] == ',':
+			start--
+		case end < len(v) && v[end] == ',':
+			end++
+		}
+		out = append(out, v[from:start]...)
+		from = end
+	}
+}
+
+// eachMetadata produces the metadata JSON of each record, in order, with
+// BulkDataURIs relative to the instance URL (see writeExpanded). Records
+// whose stored header is complete (archive.HeaderComplete) are served
+// from it; the others parse their blob's header, in parallel, through the
+// cache. js is only valid during fn, which must not modify it.
 func (s *Service) eachMetadata(ctx context.Context, recs []index.InstanceRecord, fn func(i int, js []byte) error) error {
+	var fromBlob []int
+	for i := range recs {
+		if !archive.HeaderComplete(recs[i].Header) {
+			fromBlob = append(fromBlob, i)
+		}
+	}
+	var sm storedMetadata
+	if len(fromBlob) == 0 {
+		for i := range recs {
+			js, err := sm.build(&recs[i])
+			if err != nil {
+				return err
+			}
+			if err := fn(i, js); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	type result struct {
 		js  []byte
 		err error
@@ -116,7 +211,7 @@ func (s *Service) eachMetadata(ctx context.Context, recs []index.InstanceRecord,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), len(recs))
+	workers := min(runtime.GOMAXPROCS(0), len(fromBlob))
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -129,7 +224,7 @@ func (s *Service) eachMetadata(ctx context.Context, recs []index.InstanceRecord,
 	}
 	go func() {
 		defer close(work)
-		for i := range recs {
+		for _, i := range fromBlob {
 			select {
 			case work <- i:
 			case <-ctx.Done():
@@ -139,6 +234,16 @@ func (s *Service) eachMetadata(ctx context.Context, recs []index.InstanceRecord,
 	}()
 	defer wg.Wait()
 	for i := range recs {
+		if archive.HeaderComplete(recs[i].Header) {
+			js, err := sm.build(&recs[i])
+			if err != nil {
+				return err
+			}
+			if err := fn(i, js); err != nil {
+				return err
+			}
+			continue
+		}
 		var res result
 		select {
 		case res = <-results[i]:
@@ -155,8 +260,127 @@ func (s *Service) eachMetadata(ctx context.Context, recs []index.InstanceRecord,
 	return nil
 }
 
-// instanceMetadata returns the DICOM JSON of one instance with bulk
-// elements as BulkDataURIs relative to basePlaceholder.
+// storedMetadata builds metadata JSON from stored headers, reusing one
+// buffer and the Transfer Syntax UID attribute of the previous record.
+type storedMetadata struct {
+	buf      []byte
+	ts       string
+	tsMember []byte // "00020010":{...}
+}
+
+// build returns the metadata JSON of rec from its complete stored header:
+// the header with (0002,0010) Transfer Syntax UID added in tag order
+// unless present, as marshalMetadata gives from the blob.
+func (sm *storedMetadata) build(rec *index.InstanceRecord) ([]byte, error) {
+	hdr := rec.Header[:len(rec.Header)-1] // without the completeness mark
+	ts := rec.Instance.TransferSyntaxUID
+	if ts == "" {
+		return hdr, nil
+	}
+	at, ok, err := tsInsertAt(hdr)
+	if err != nil {
+		return nil, fmt.Errorf("dicomweb: stored header of %s: %w", rec.Instance.SOPInstanceUID, err)
+	}
+	if !ok {
+		return hdr, nil
+	}
+	if sm.tsMember == nil || sm.ts != ts {
+		ds := dicom.NewDataset()
+		ds.Set(dicom.NewStringElement(dicom.TagTransferSyntaxUID, dicom.UI, ts))
+		obj, err := dicomjson.Marshal(ds, dicomjson.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("dicomweb: transfer syntax of %s: %w", rec.Instance.SOPInstanceUID, err)
+		}
+		sm.ts, sm.tsMember = ts, obj[1:len(obj)-1]
+	}
+	b := append(sm.buf[:0], hdr[:at]...)
+	switch {
+	case hdr[at] == '"': // before a member
+		b = append(b, sm.tsMember...)
+		b = append(b, ',')
+	case at > 1: // at the end of a non-empty object
+		b = append(b, ',')
+		b = append(b, sm.tsMember...)
+	default: // into {}
+		b = append(b, sm.tsMember...)
+	}
+	b = append(b, hdr[at:]...)
+	sm.buf = b
+	return b, nil
+}
+
+// tsKey is the DICOM JSON key of (0002,0010) Transfer Syntax UID.
+const tsKey = "00020010"
+
+// tsInsertAt scans the top-level members of a DICOM JSON object written
+// by dicomjson (compact, keys in tag order) and returns the offset where
+// the Transfer Syntax UID member belongs: the start of the first member
+// with a greater key, or the closing brace. ok is false when the object
+// already has the member.
+func tsInsertAt(obj []byte) (at int, ok bool, err error) {
+	if len(obj) < 2 || obj[0] != '{' {
+		return 0, false, fmt.Errorf("not a JSON object")
+	}
+	i := 1
+	for {
+		switch {
+		case i < len(obj) && obj[i] == '}':
+			return i, true, nil
+		case i+10 > len(obj) || obj[i] != '"' || obj[i+9] != '"':
+			return 0, false, fmt.Errorf("expected a tag key at byte %d", i)
+		}
+		switch key := string(obj[i+1 : i+9]); {
+		case key == tsKey:
+			return i, false, nil
+		case key > tsKey:
+			return i, true, nil
+		}
+		end, err := skipJSONValue(obj, i+10)
+		if err != nil {
+			return 0, false, err
+		}
+		i = end
+		if i < len(obj) && obj[i] == ',' {
+			i++
+		}
+	}
+}
+
+// skipJSONValue returns the offset just past the member value that starts
+// with ':' at obj[i] (compact JSON, as dicomjson writes it).
+func skipJSONValue(obj []byte, i int) (int, error) {
+	if i >= len(obj) || obj[i] != ':' {
+		return 0, fmt.Errorf("expected ':' at byte %d", i)
+	}
+	depth := 0
+	for i++; i < len(obj); i++ {
+		switch obj[i] {
+		case '"':
+			for i++; i < len(obj) && obj[i] != '"'; i++ {
+				if obj[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+			continue
+		case '}', ']':
+			depth--
+		default:
+			continue
+		}
+		if depth <= 0 {
+			if depth < 0 {
+				return 0, fmt.Errorf("unbalanced JSON at byte %d", i)
+			}
+			return i + 1, nil
+		}
+	}
+	return 0, fmt.Errorf("truncated JSON value")
+}
+
+// instanceMetadata returns the DICOM JSON of one instance read from its
+// blob, with bulk elements as BulkDataURIs relative to the instance URL.
 func (s *Service) instanceMetadata(ctx context.Context, rec *index.InstanceRecord) ([]byte, error) {
 	key := rec.Instance.SOPInstanceUID + "/" + hex.EncodeToString(rec.Instance.SHA256[:8])
 	if js, ok := s.mdc.get(key); ok {
@@ -186,43 +410,18 @@ func marshalMetadata(f *dicom.File) ([]byte, error) {
 	return dicomjson.Marshal(ds, dicomjson.Options{
 		OmitBulk: true,
 		BulkDataURI: func(e *dicom.Element) string {
-			if p, ok := paths[e]; ok && (e.Bulk || e.IsEncapsulated()) {
-				return basePlaceholder + "/bulkdata/" + p
+			if p, ok := paths[e]; ok {
+				return archive.BulkURIPrefix + p
 			}
 			return ""
 		},
 	})
 }
 
-// bulkPaths maps every binary element of ds, nested ones included, to its
-// bulk data path: tags and item indices joined by "/", as in
-// 7FE00010 or 00540016/0/00181072.
+// bulkPaths maps every bulk element of ds, nested ones included, to its
+// bulk data path (dicomjson.BulkPaths: 7FE00010, 00540016/0/00181072).
 func bulkPaths(ds *dicom.Dataset) map[*dicom.Element]string {
-	m := map[*dicom.Element]string{}
-	var walk func(ds *dicom.Dataset, prefix string)
-	walk = func(ds *dicom.Dataset, prefix string) {
-		for _, e := range ds.Elements {
-			switch {
-			case e.IsSequence():
-				for i, it := range e.Items {
-					walk(it, prefix+tagHex(e.Tag)+"/"+strconv.Itoa(i)+"/")
-				}
-			case e.Bulk || e.IsEncapsulated():
-				m[e] = prefix + tagHex(e.Tag)
-			}
-		}
-	}
-	walk(ds, "")
-	return m
-}
-
-// tagHex formats a tag as eight upper-case hex digits (without fmt).
-func tagHex(t dicom.Tag) string {
-	var b [8]byte
-	for i := range b {
-		b[i] = hexUpper[(uint32(t)>>(28-4*uint(i)))&0xF]
-	}
-	return string(b[:])
+	return dicomjson.BulkPaths(ds)
 }
 
 // findPath returns the element a bulk data path names.

@@ -319,6 +319,9 @@ func appendResult(buf []byte, rec *index.InstanceRecord, p *resultPlan, base str
 			if p.inPlan[tag] {
 				return
 			}
+			if v = stripBulkURIs(v); v == nil {
+				return // a bulk value: /metadata serves its BulkDataURI (metadata.go)
+			}
 			if a, ok := index.LookupTag(tag); ok && a.Level > p.level {
 				return // a lower level's attribute of the representative instance
 			}
