@@ -67,39 +67,59 @@ func (s *Service) store(w http.ResponseWriter, r *http.Request) error {
 	if err := s.authorize(r, ActionStore, t.resource()); err != nil {
 		return err
 	}
-	if a := r.Header.Get("Accept"); a != "" && !acceptsJSON(a) {
-		return errorf(http.StatusNotAcceptable, "the STOW-RS response is served as application/dicom+json only")
+	asXML, err := stowResponseType(r.Header.Get("Accept"))
+	if err != nil {
+		return err
 	}
-	boundary, err := stowBoundary(r.Header.Get("Content-Type"))
+	boundary, typ, err := stowContentType(r.Header.Get("Content-Type"))
 	if err != nil {
 		return err
 	}
 	peer := r.RemoteAddr
-	results, err := s.storeParts(ctxOf(r), r.Body, boundary, func(sp *spooled) stowResult {
-		return s.storeOne(ctxOf(r), sp, t.study, peer)
-	})
+	var results []stowResult
+	if typ == "application/dicom" {
+		results, err = s.storeParts(ctxOf(r), r.Body, boundary, func(sp *spooled) stowResult {
+			return s.storeOne(ctxOf(r), sp, t.study, peer)
+		})
+	} else {
+		results, err = s.storeMetadataBulk(ctxOf(r), r.Body, boundary, typ, t.study, peer)
+	}
 	if err != nil {
 		return err
 	}
-	return s.writeStowResponse(w, r, t.study, results)
+	return s.writeStowResponseAs(w, r, t.study, results, asXML)
 }
 
 // stowBoundary checks a STOW-RS Content-Type and returns its boundary.
 func stowBoundary(ct string) (string, error) {
+	b, _, err := stowContentType(ct)
+	return b, err
+}
+
+// stowContentType checks a STOW-RS Content-Type and returns its boundary
+// and the type of its root parts: application/dicom (Part 10 instances,
+// the default), application/dicom+json or application/dicom+xml (metadata
+// with bulk data parts, stow_bulk.go).
+func stowContentType(ct string) (string, string, error) {
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
 		mt, params = lenientMediaType(ct)
 	}
 	if mt != "multipart/related" {
-		return "", errorf(http.StatusUnsupportedMediaType, `STOW-RS takes multipart/related; type="application/dicom", not %q`, ct)
+		return "", "", errorf(http.StatusUnsupportedMediaType, `STOW-RS takes multipart/related; type="application/dicom" (or "application/dicom+json", "application/dicom+xml" with bulk data parts), not %q`, ct)
 	}
-	if typ := strings.ToLower(params["type"]); typ != "" && typ != "application/dicom" {
-		return "", errorf(http.StatusUnsupportedMediaType, "STOW-RS parts of type %q are not supported yet; send Part 10 instances (application/dicom)", typ)
+	typ := strings.ToLower(strings.TrimSpace(params["type"]))
+	switch typ {
+	case "":
+		typ = "application/dicom"
+	case "application/dicom", mediaDicomJSON, mediaDicomXML:
+	default:
+		return "", "", errorf(http.StatusUnsupportedMediaType, "STOW-RS parts of type %q are not supported; send application/dicom, application/dicom+json or application/dicom+xml", typ)
 	}
 	if params["boundary"] == "" {
-		return "", errorf(http.StatusBadRequest, "the multipart Content-Type has no boundary")
+		return "", "", errorf(http.StatusBadRequest, "the multipart Content-Type has no boundary")
 	}
-	return params["boundary"], nil
+	return params["boundary"], typ, nil
 }
 
 // storeParts reads the parts of a multipart body, spools each one and
@@ -332,8 +352,14 @@ func (s *Service) storeOne(ctx context.Context, sp *spooled, study, peer string)
 	return res
 }
 
-// writeStowResponse writes the PS3.18 store response.
+// writeStowResponse writes the PS3.18 store response as DICOM JSON.
 func (s *Service) writeStowResponse(w http.ResponseWriter, r *http.Request, study string, results []stowResult) error {
+	return s.writeStowResponseAs(w, r, study, results, false)
+}
+
+// writeStowResponseAs writes the PS3.18 store response as DICOM JSON, or
+// as a NativeDicomModel (application/dicom+xml) when asXML.
+func (s *Service) writeStowResponseAs(w http.ResponseWriter, r *http.Request, study string, results []stowResult, asXML bool) error {
 	base := s.baseURL(r)
 	var ok, failed, warned int
 	for _, res := range results {
@@ -437,6 +463,13 @@ func (s *Service) writeStowResponse(w http.ResponseWriter, r *http.Request, stud
 		}
 	}
 	s.log.Info("STOW-RS", "stored", ok, "failed", failed, "warnings", warned, "peer", r.RemoteAddr)
+	if asXML {
+		x, err := stowResponseXML(base, study, results)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, r, mediaDicomXML, status, x)
+	}
 	return writeJSON(w, r, "application/dicom+json", status, b)
 }
 

@@ -158,7 +158,8 @@ func TestSTOW(t *testing.T) {
 	})
 	t.Run("bad requests", func(t *testing.T) {
 		body(t, fx.do("POST", "/studies", strings.NewReader("x"), "Content-Type: application/dicom"), http.StatusUnsupportedMediaType)
-		body(t, fx.do("POST", "/studies", strings.NewReader("x"), `Content-Type: multipart/related; type="application/dicom+json"; boundary=x`), http.StatusUnsupportedMediaType)
+		body(t, fx.do("POST", "/studies", strings.NewReader("x"), `Content-Type: multipart/related; type="application/pdf"; boundary=x`), http.StatusUnsupportedMediaType)
+		body(t, fx.do("POST", "/studies", strings.NewReader("x"), `Content-Type: multipart/related; type="application/dicom+json"; boundary=x`), http.StatusBadRequest)
 		body(t, fx.do("POST", "/studies", strings.NewReader("not multipart"), `Content-Type: multipart/related; type="application/dicom"; boundary=xyz`), http.StatusBadRequest)
 		body(t, fx.do("POST", "/studies", strings.NewReader("--xyz--\r\n"), `Content-Type: multipart/related; type="application/dicom"; boundary=xyz`), http.StatusBadRequest)
 	})
