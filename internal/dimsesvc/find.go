@@ -24,7 +24,7 @@ func (s *Service) Find(ctx context.Context, req *dimse.QueryRequest) iter.Seq2[*
 			yield(nil, notAuthorized(ae, svcQuery))
 			return
 		}
-		fq, se := parseFind(req.SOPClassUID, req.Identifier,
+		fq, se := parseFind(s.arch.Index().Schema(), req.SOPClassUID, req.Identifier,
 			negotiated(req.Association, req.SOPClassUID, extRelational),
 			negotiated(req.Association, req.SOPClassUID, extFuzzyNames),
 			negotiated(req.Association, req.SOPClassUID, extCombinedDateTime))

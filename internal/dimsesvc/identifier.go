@@ -20,6 +20,7 @@ const (
 	tagQueryRetrieveLevel   = dicom.Tag(0x00080052)
 	tagRetrieveAETitle      = dicom.Tag(0x00080054)
 	tagInstanceAvailability = dicom.Tag(0x00080056)
+	tagTimezoneOffset       = dicom.Tag(0x00080201)
 )
 
 // key is one requested key of a C-FIND identifier.
@@ -31,6 +32,10 @@ type key struct {
 	// below: a model key of a level below the query level, returned
 	// empty (its value would be one descendant's among many).
 	below bool
+	// configured: a configured attribute of the index outside the model
+	// (attr holds it, hasAttr is false): matched by the index like a
+	// model key, returned from the stored header.
+	configured bool
 }
 
 // findQuery is a parsed C-FIND identifier.
@@ -68,8 +73,18 @@ func queryLevel(ident *dicom.Dataset, r root) (index.Level, *dimse.StatusError) 
 }
 
 // parseFind reads a C-FIND identifier. relational, fuzzy and combined say
-// what extended negotiation granted.
-func parseFind(sopClass string, ident *dicom.Dataset, relational, fuzzy, combined bool) (*findQuery, *dimse.StatusError) {
+// what extended negotiation granted; schema holds the index's configured
+// attributes.
+//
+// Keys outside the model are Optional Keys this SCP does not match on
+// unless the administrator configured them (PS3.4 C.2.2.1.3 lets an SCP
+// treat such keys as universal): they are returned from the stored header
+// of the entity (its first instance above the IMAGE level). Configured
+// keys match like model keys of their level: at the query level, and
+// above it with relational queries; below it they are returned empty. A
+// Timezone Offset From UTC (0008,0201) in the identifier is the offset of
+// DT key values without their own (PS3.4 C.2.2.2.5).
+func parseFind(schema *index.Schema, sopClass string, ident *dicom.Dataset, relational, fuzzy, combined bool) (*findQuery, *dimse.StatusError) {
 	r, ok := rootOf(sopClass)
 	if !ok || r == compositeInstanceRoot {
 		return nil, dimse.NewStatusError(dimse.StatusSOPClassNotSupported, "%s is not a C-FIND model", sopClass)
@@ -94,9 +109,26 @@ func parseFind(sopClass string, ident *dicom.Dataset, relational, fuzzy, combine
 		}
 		k := key{e: e}
 		k.attr, k.hasAttr = index.LookupTag(uint32(e.Tag))
+		if e.Tag == tagTimezoneOffset {
+			fq.q.TimezoneOffset = strings.TrimSpace(ident.Text(e))
+		}
 		if !k.hasAttr {
-			fq.keys = append(fq.keys, k)
 			fq.q.IncludeHeader = true
+			creator, hasCreator := privateCreator(ident, e.Tag)
+			a, ok := schema.LookupTag(uint32(e.Tag), creator)
+			if !ok || !a.Configured || !hasCreator {
+				fq.keys = append(fq.keys, k)
+				continue
+			}
+			k.attr, k.configured = a, true
+			lv := r.levelOf(a)
+			k.below = lv > level
+			fq.keys = append(fq.keys, k)
+			if lv == level || lv < level && relational {
+				if v := configuredValue(ident, e); v != "" {
+					fq.q.Matches = append(fq.q.Matches, index.Match{Key: a.Key, Value: v})
+				}
+			}
 			continue
 		}
 		lv := r.levelOf(k.attr)
@@ -110,10 +142,33 @@ func parseFind(sopClass string, ident *dicom.Dataset, relational, fuzzy, combine
 			fq.q.Matches = append(fq.q.Matches, index.Match{Key: k.attr.Key, Value: v})
 		}
 	}
-	if _, err := index.ParseQuery(fq.q); err != nil {
+	if _, err := schema.ParseQuery(fq.q); err != nil {
 		return nil, queryError(err)
 	}
 	return fq, nil
+}
+
+// privateCreator returns the private creator of a private data element of
+// ident; ok is false when the identifier lacks the creator element. A
+// standard element has creator "".
+func privateCreator(ident *dicom.Dataset, tag dicom.Tag) (creator string, ok bool) {
+	if tag.Group()%2 == 0 || tag.Element() < 0x1000 {
+		return "", true
+	}
+	c := ident.Get(dicom.Tag(uint32(tag.Group())<<16 | uint32(tag.Element()>>8)))
+	if c == nil {
+		return "", false
+	}
+	return ident.Text(c), true
+}
+
+// configuredValue is identValue for a configured key, which may arrive
+// with VR UN (a private tag the peer's dictionary does not know).
+func configuredValue(ident *dicom.Dataset, e *dicom.Element) string {
+	if e.VR == dicom.UN && !e.IsSequence() && !e.Bulk {
+		return strings.TrimRight(string(e.Value), " \x00")
+	}
+	return identValue(ident, e)
 }
 
 // queryError maps an index query error to a status.

@@ -102,6 +102,12 @@ func (fq *findQuery) value(enc encoder, k key, rec *index.InstanceRecord, hdr *d
 		}
 		return enc.text(tag, vr, s)
 	}
+	if k.configured && k.below {
+		if vr == dicom.UN || vr == dicom.VRNone {
+			vr = dicom.VRFromName(k.attr.VR)
+		}
+		return &dicom.Element{Tag: tag, VR: vr}, nil
+	}
 	switch tag {
 	case tagInstanceAvailability:
 		return enc.text(tag, dicom.CS, "ONLINE")
