@@ -329,3 +329,92 @@ func firstCT(t *testing.T) string {
 	}
 	return filepath.Base(m[0])
 }
+
+func TestTSInsertAt(t *testing.T) {
+	for _, c := range []struct {
+		name, obj string
+		at        int
+		ok, err   bool
+	}{
+		{"empty", `{}`, 1, true, false},
+		{"first", `{"00080005":{"vr":"CS","Value":["ISO_IR 100"]}}`, 1, true, false},
+		{"after group 0000", `{"00000000":{"vr":"UL","Value":[4]},"00080005":{"vr":"CS"}}`, 36, true, false},
+		{"after a lower group 2 tag", `{"00020002":{"vr":"UI","Value":["1.2"]}}`, 39, true, false},
+		{"present", `{"00020002":{"vr":"UI","Value":["1.2"]},"00020010":{"vr":"UI","Value":["1.2.840.10008.1.2"]}}`, 40, false, false},
+		{"braces and quotes in text", `{"00010001":{"vr":"LO","Value":["}\"]{"]},"00100010":{"vr":"PN"}}`, 42, true, false},
+		{"not an object", `[]`, 0, false, true},
+		{"bad key", `{"x":1}`, 0, false, true},
+		{"truncated", `{"00000001":{"vr":"UL","Value":[1]`, 0, false, true},
+		{"unbalanced", `{"00000001":}}`, 0, false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			at, ok, err := tsInsertAt([]byte(c.obj))
+			if (err != nil) != c.err || err == nil && (at != c.at || ok != c.ok) {
+				t.Errorf("tsInsertAt(%s) = %d, %v, %v; want %d, %v, error %v", c.obj, at, ok, err, c.at, c.ok, c.err)
+			}
+		})
+	}
+}
+
+func TestStripBulkURIs(t *testing.T) {
+	const px = `{"vr":"OW","BulkDataURI":"bulkdata/7FE00010"}`
+	for _, c := range []struct{ name, in, want string }{
+		{"no bulk", `{"vr":"LO","Value":["x"]}`, `{"vr":"LO","Value":["x"]}`},
+		{"top-level bulk", px, ""},
+		{"sole nested", `{"vr":"SQ","Value":[{"7FE00010":{"vr":"OB","BulkDataURI":"bulkdata/00880200/0/7FE00010"}}]}`, `{"vr":"SQ","Value":[{}]}`},
+		{"nested last", `{"vr":"SQ","Value":[{"00280010":{"vr":"US","Value":[64]},"7FE00010":{"vr":"OB","BulkDataURI":"bulkdata/00880200/0/7FE00010"}}]}`,
+			`{"vr":"SQ","Value":[{"00280010":{"vr":"US","Value":[64]}}]}`},
+		{"nested first, two items", `{"vr":"SQ","Value":[{"54001010":{"vr":"OW","BulkDataURI":"bulkdata/54000100/0/54001010"},"003A0005":{"vr":"US","Value":[3]}},{"54001010":{"vr":"OW","BulkDataURI":"bulkdata/54000100/1/54001010"}}]}`,
+			`{"vr":"SQ","Value":[{"003A0005":{"vr":"US","Value":[3]}},{}]}`},
+		{"adjacent", `{"vr":"SQ","Value":[{"00111010":{"vr":"OB","BulkDataURI":"bulkdata/00090010/0/00111010"},"00111011":{"vr":"OB","BulkDataURI":"bulkdata/00090010/0/00111011"}}]}`,
+			`{"vr":"SQ","Value":[{}]}`},
+		{"text that looks like one", `{"vr":"LT","Value":["\"BulkDataURI\":\"bulkdata/x"]}`, `{"vr":"LT","Value":["\"BulkDataURI\":\"bulkdata/x"]}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := stripBulkURIs([]byte(c.in))
+			if string(got) != c.want {
+				t.Errorf("stripBulkURIs(%s) = %s, want %s", c.in, got, c.want)
+			}
+			if got != nil && !json.Valid(got) {
+				t.Errorf("stripBulkURIs(%s) = %s: not JSON", c.in, got)
+			}
+		})
+	}
+}
+
+// FuzzStoredMetadata feeds arbitrary stored headers to the code that
+// serves and searches them: it must not panic, and from a JSON object it
+// must make JSON.
+func FuzzStoredMetadata(f *testing.F) {
+	for _, s := range []string{
+		`{}`,
+		`{"00080005":{"vr":"CS","Value":["ISO_IR 100"]},"7FE00010":{"vr":"OW","BulkDataURI":"bulkdata/7FE00010"}}`,
+		`{"00880200":{"vr":"SQ","Value":[{"7FE00010":{"vr":"OB","BulkDataURI":"bulkdata/00880200/0/7FE00010"}}]}}`,
+		`{"00020010":{"vr":"UI","Value":["1.2.840.10008.1.2"]}}`,
+		`{"00010001":{"vr":"LO","Value":["}\"]{"]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, hdr []byte) {
+		rec := index.InstanceRecord{Header: append(append([]byte{}, hdr...), '\n')}
+		rec.Instance.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+		var sm storedMetadata
+		js, err := sm.build(&rec)
+		valid := json.Valid(hdr) && len(hdr) > 0 && hdr[0] == '{'
+		if err == nil && valid && !json.Valid(js) {
+			t.Errorf("build(%s) = %s: not JSON", hdr, js)
+		}
+		var out bytes.Buffer
+		writeExpanded(&errWriter{w: &out}, js, "http://h/studies/1/series/2/instances/3")
+		if err == nil && valid && !json.Valid(out.Bytes()) {
+			t.Errorf("expanded %s: not JSON", out.Bytes())
+		}
+		if valid {
+			eachTopLevel(hdr, func(_ uint32, v []byte) {
+				if s := stripBulkURIs(v); s != nil && json.Valid(v) && !json.Valid(s) {
+					t.Errorf("stripBulkURIs(%s) = %s: not JSON", v, s)
+				}
+			})
+		}
+	})
+}
