@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"os"
@@ -334,5 +335,73 @@ func TestTranscodedInstanceValidates(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTranscodeFallback checks the per-instance choice among several
+// acceptable syntaxes: in a series holding an 8-bit RGB image and 16-bit
+// CT images, JPEG baseline (preferred) goes to the RGB image and JPEG-LS
+// (the second choice) to the CT images; with JPEG baseline alone, the CT
+// images cannot be sent and the response is 406 when that is known before
+// it starts, or aborted (no closing boundary) when it is not. WADO-URI's
+// transferSyntax takes the same path, and HEAD sends no body.
+func TestTranscodeFallback(t *testing.T) {
+	fx := newFixture(t, fixtureOpts{opts: Options{Transcoder: CodecTranscoder{}}}, "sc/sc-rgb-evrle.dcm")
+	_, rgb := fx.anyInstance("sc/")
+	study, series := rgb.f.Dataset.String(dicom.TagStudyInstanceUID), rgb.f.Dataset.String(dicom.TagSeriesInstanceUID)
+	// The CT image moved into the RGB image's series, stored after it.
+	fx.storeMoved("transfer-syntax/ge-ct-evrle.dcm", study, series, "1.2.9")
+	ctfx := newFixture(t, fixtureOpts{opts: Options{Transcoder: CodecTranscoder{}}}, "transfer-syntax/ge-ct-evrle.dcm")
+	_, ct := ctfx.anyInstance("transfer-syntax/")
+	seriesURL := "/studies/" + study + "/series/" + series
+	both := `Accept: multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50, multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.80; q=0.5`
+	parts := readParts(t, fx.get(seriesURL, both))
+	if len(parts) != 2 {
+		t.Fatalf("%d parts, want 2", len(parts))
+	}
+	got := map[string]string{}
+	for _, p := range parts {
+		f, err := dicom.Read(bytes.NewReader(p.data), int64(len(p.data)), dicom.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct := p.header.Get("Content-Type"); ct != "application/dicom; transfer-syntax="+f.TransferSyntax {
+			t.Errorf("part Content-Type %q for a %s instance", ct, f.TransferSyntax)
+		}
+		got[f.Dataset.String(dicom.Tag(0x00280004))] = f.TransferSyntax
+	}
+	if got["YBR_FULL_422"] != dicom.JPEGBaseline8Bit || got["MONOCHROME2"] != dicom.JPEGLSLossless {
+		t.Errorf("syntaxes by photometric interpretation: %v; want the RGB image as JPEG baseline, the CT as JPEG-LS", got)
+	}
+
+	jpegOnly := `Accept: multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50`
+	// The CT alone: known before the response starts.
+	if b := body(t, ctfx.get(instPath(ct), jpegOnly), http.StatusNotAcceptable); !bytes.Contains(b, []byte("cannot be sent in any transfer syntax")) {
+		t.Errorf("406 message: %s", b)
+	}
+	// The series: the RGB image goes first, then the CT fails mid-stream.
+	resp := fx.get(seriesURL, jpegOnly)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil && bytes.HasSuffix(bytes.TrimSpace(b), []byte("--")) {
+		t.Errorf("a series with an instance that cannot be sent ended normally")
+	}
+
+	// WADO-URI with transferSyntax, and HEAD.
+	r := refOf(ct)
+	uri := "/wado?requestType=WADO&contentType=application/dicom&transferSyntax=" + dicom.RLELossless + "&studyUID=" + r.Study + "&seriesUID=" + r.Series + "&objectUID=" + r.Instance
+	resp = ctfx.get(uri)
+	data := body(t, resp, http.StatusOK)
+	if ctype := resp.Header.Get("Content-Type"); ctype != "application/dicom; transfer-syntax="+dicom.RLELossless {
+		t.Errorf("WADO-URI Content-Type %q", ctype)
+	}
+	want, info := sourcePixels(t, ct.f, ct.data)
+	compareFrames(t, want, checkInstance(t, data, dicom.RLELossless, ct, false), info, 0)
+	resp = ctfx.do("HEAD", instPath(ct), nil, "Accept: multipart/related; type=\"application/dicom\"; transfer-syntax="+dicom.RLELossless)
+	if hb := body(t, resp, http.StatusOK); len(hb) != 0 || !strings.Contains(resp.Header.Get("Content-Type"), "multipart/related") {
+		t.Errorf("HEAD: %d bytes, Content-Type %q", len(hb), resp.Header.Get("Content-Type"))
 	}
 }
