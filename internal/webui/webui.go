@@ -58,11 +58,13 @@ var reservedPrefixes = []string{"/dicom-web/", "/api/", "/wado", "/healthz", "/m
 // contentSecurityPolicy allows only the page's own origin. Workers are
 // module workers from /assets; the codecs are WebAssembly
 // ('wasm-unsafe-eval'); Cornerstone draws into canvases and uses blob:
-// and data: URLs for images.
+// and data: URLs for images; encapsulated PDFs are shown in a frame from a
+// blob: URL.
 const contentSecurityPolicy = "default-src 'self'; " +
 	"script-src 'self' 'wasm-unsafe-eval'; " +
 	"worker-src 'self' blob:; " +
 	"img-src 'self' data: blob:; " +
+	"frame-src 'self' blob:; " + // encapsulated PDFs shown from blob: URLs
 	"style-src 'self' 'unsafe-inline'; " +
 	"connect-src 'self'; " +
 	"font-src 'self' data:; " +

@@ -5,6 +5,7 @@ import { Tag, type DicomJSON, str, num, strs, formatDate, formatTime, toDA } fro
 import { qido } from './dicomweb';
 import { h, clear } from './dom';
 import { viewerURL } from './router';
+import { mountUploader } from './upload';
 
 /** MAX_RESULTS caps one search; sorting and paging happen over these. */
 export const MAX_RESULTS = 1000;
@@ -175,6 +176,9 @@ export function mountBrowser(root: HTMLElement, query: URLSearchParams, navigate
   const table = h('table', { class: 'studies', 'data-testid': 'study-table' });
   const pager = h('div', { class: 'pager' });
 
+  // Import by drag and drop: a batch that stored something searches again.
+  const uploader = mountUploader(() => search());
+
   clear(root);
   root.append(
     h(
@@ -182,6 +186,7 @@ export function mountBrowser(root: HTMLElement, query: URLSearchParams, navigate
       { class: 'browser' },
       h('header', { class: 'topbar' }, h('a', { href: '/', class: 'brand', 'data-link': true }, 'Lightbox'), h('span', {}, 'Studies')),
       form,
+      uploader.el,
       status,
       h('div', { class: 'table-wrap' }, table),
       pager,
@@ -273,7 +278,8 @@ export function mountBrowser(root: HTMLElement, query: URLSearchParams, navigate
     }
   };
 
-  qido('/studies', qidoParams(query), controller.signal)
+  const search = () =>
+    qido('/studies', qidoParams(query), controller.signal)
     .then((res) => {
       rows = res.items.map(toRow);
       const capped = rows.length >= MAX_RESULTS || /exceeds|additional results/i.test(res.warning);
@@ -292,7 +298,11 @@ export function mountBrowser(root: HTMLElement, query: URLSearchParams, navigate
       status.textContent = `Search failed: ${err instanceof Error ? err.message : String(err)}`;
       status.classList.add('error');
     });
+  void search();
 
   (form.querySelector('input[name=name]') as HTMLInputElement | null)?.focus();
-  return () => controller.abort();
+  return () => {
+    controller.abort();
+    uploader.destroy();
+  };
 }

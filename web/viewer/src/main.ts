@@ -2,6 +2,7 @@
 // the study browser (loaded with the page) and the image viewer (loaded on
 // demand with Cornerstone3D, its tools and codecs).
 import './style.css';
+import './objects.css';
 import { parseRoute, rememberSearch, type Route } from './router';
 import { mountBrowser } from './browser';
 import { h, clear } from './dom';
@@ -47,14 +48,25 @@ async function render(): Promise<void> {
       root.append(h('div', { class: 'loading' }, 'Loading viewer…'));
       document.title = 'Viewer — Lightbox';
       try {
-        const { mountViewer } = await import('./viewer/index');
+        const [{ mountViewer }, { mountViewerExtras }] = await Promise.all([import('./viewer/index'), import('./objects/index')]);
         if (seq !== renderSeq) return;
         const p = await mountViewer(root, route);
         if (seq !== renderSeq) {
           p.destroy();
           return;
         }
-        page = p;
+        const extras = mountViewerExtras(root, route);
+        page = {
+          destroy() {
+            extras.destroy();
+            p.destroy();
+          },
+          update(r: Route) {
+            if (!p.update(r)) return false;
+            if (r.page === 'viewer') extras.update(r);
+            return true;
+          },
+        };
       } catch (err) {
         clear(root);
         root.append(h('div', { class: 'fatal' }, `The viewer failed to start: ${err instanceof Error ? err.message : String(err)}`));
