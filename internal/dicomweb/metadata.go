@@ -32,8 +32,11 @@ func (s *Service) metadata(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	asXML := false
 	if !acceptsJSON(r.Header.Get("Accept")) {
-		return errorf(http.StatusNotAcceptable, "metadata is served as application/dicom+json only")
+		if asXML = acceptsXMLParts(r.Header.Get("Accept")); !asXML {
+			return errorf(http.StatusNotAcceptable, `metadata is served as application/dicom+json or multipart/related; type="application/dicom+xml"`)
+		}
 	}
 	if err := s.authorize(r, ActionRetrieve, t.resource()); err != nil {
 		return err
@@ -45,6 +48,9 @@ func (s *Service) metadata(w http.ResponseWriter, r *http.Request) error {
 	v := validatorsOf(recs, "metadata")
 	if v.notModified(w, r) {
 		return nil
+	}
+	if asXML {
+		return s.writeMetadataXML(w, r, recs) // xml.go
 	}
 	base := s.baseURL(r)
 	// The response starts with the first instance's metadata in hand, so

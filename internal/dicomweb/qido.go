@@ -74,8 +74,11 @@ func (s *Service) search(w http.ResponseWriter, r *http.Request, level index.Lev
 	if err != nil {
 		return err
 	}
+	asXML := false
 	if !acceptsJSON(r.Header.Get("Accept")) {
-		return errorf(http.StatusNotAcceptable, "search results are served as application/dicom+json only")
+		if asXML = acceptsXMLParts(r.Header.Get("Accept")); !asXML {
+			return errorf(http.StatusNotAcceptable, `search results are served as application/dicom+json or multipart/related; type="application/dicom+xml"`)
+		}
 	}
 	if err := s.authorize(r, ActionSearch, t.resource()); err != nil {
 		return err
@@ -122,6 +125,9 @@ func (s *Service) search(w http.ResponseWriter, r *http.Request, level index.Lev
 		}
 	}
 	buf = append(buf, ']')
+	if asXML {
+		return writeXMLParts(w, r, buf) // xml.go
+	}
 	return writeJSON(w, r, "application/dicom+json", http.StatusOK, buf)
 }
 
