@@ -17,10 +17,11 @@ import (
 
 // Tags QIDO-RS returns that are not attributes of the index model.
 const (
-	tagRetrieveURL          uint32 = 0x00081190
-	tagInstanceAvailability uint32 = 0x00080056
-	tagSpecificCharacterSet uint32 = 0x00080005
-	tagBitsAllocated        uint32 = 0x00280100
+	tagRetrieveURL           uint32 = 0x00081190
+	tagInstanceAvailability  uint32 = 0x00080056
+	tagSpecificCharacterSet  uint32 = 0x00080005
+	tagBitsAllocated         uint32 = 0x00280100
+	tagTimezoneOffsetFromUTC uint32 = 0x00080201
 )
 
 // qidoQuery is a parsed QIDO-RS request.
@@ -83,7 +84,7 @@ func (s *Service) search(w http.ResponseWriter, r *http.Request, level index.Lev
 	if err := s.authorize(r, ActionSearch, t.resource()); err != nil {
 		return err
 	}
-	qq, err := parseQIDO(r.URL.Query(), level, s.opts.MaxResults)
+	qq, err := parseQIDOSchema(r.URL.Query(), level, s.opts.MaxResults, s.arch.Index().Schema())
 	if err != nil {
 		return err
 	}
@@ -150,8 +151,23 @@ func levelsOf(level index.Level, t target) []index.Level {
 	return []index.Level{level}
 }
 
-// parseQIDO translates QIDO-RS query parameters into an index query.
+// parseQIDO translates QIDO-RS query parameters into an index query over
+// the attributes of the model.
 func parseQIDO(params url.Values, level index.Level, maxResults int) (*qidoQuery, error) {
+	return parseQIDOSchema(params, level, maxResults, nil)
+}
+
+// parseQIDOSchema translates QIDO-RS query parameters into an index query.
+// Keys of the model and the index's configured attributes (schema) match;
+// other keys are returned from the stored header but not matched, and a
+// Warning names them (PS3.18 8.3.4.1 lets an origin server ignore keys it
+// does not support). A private configured attribute is named by its tag
+// in any block ("00091001"): QIDO-RS cannot name private creators, the
+// index matches the creator the configuration names.
+// TimezoneOffsetFromUTC (00080201) is the offset of DT values without
+// their own. The non-standard orderby parameter ("-StudyDate,PatientName")
+// sorts by model attributes ahead of the level's default order.
+func parseQIDOSchema(params url.Values, level index.Level, maxResults int, schema *index.Schema) (*qidoQuery, error) {
 	qq := &qidoQuery{
 		q:       index.Query{Level: level, CombinedDateTime: true, IncludeHeader: level == index.InstanceLevel},
 		include: map[uint32]bool{},
@@ -207,6 +223,15 @@ func parseQIDO(params url.Values, level index.Level, maxResults int) (*qidoQuery
 			continue
 		case "emptyvaluematching", "charset", "_":
 			continue // accepted and ignored (cache busters, PS3.18 optional features)
+		case "orderby":
+			for _, v := range vals {
+				o, err := index.ParseOrder(v)
+				if err != nil {
+					return nil, errorf(http.StatusBadRequest, "orderby=%q: %v", v, err)
+				}
+				qq.q.OrderBy = append(qq.q.OrderBy, o...)
+			}
+			continue
 		}
 		tag, err := dicom.ParseTag(k)
 		if err != nil {
@@ -217,7 +242,11 @@ func parseQIDO(params url.Values, level index.Level, maxResults int) (*qidoQuery
 			return nil, errorf(http.StatusBadRequest, "query parameter %q is neither a tag nor a known keyword", k)
 		}
 		qq.include[uint32(tag)] = true
-		attr, ok := index.LookupTag(uint32(tag))
+		if uint32(tag) == tagTimezoneOffsetFromUTC {
+			qq.q.TimezoneOffset = strings.TrimSpace(vals[len(vals)-1])
+			continue
+		}
+		attr, ok := schema.LookupTag(uint32(tag), "")
 		if !ok || attr.Kind == index.KindCount {
 			unsupported = append(unsupported, k)
 			continue
