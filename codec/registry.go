@@ -107,3 +107,17 @@ func CanEncode(ts string) bool {
 	_, ok := LookupEncoder(ts)
 	return ok
 }
+
+// Replace registers c in place of the codec registered for its transfer
+// syntax and returns that codec (nil when there was none). It is for
+// wrapping the registered codecs at start-up, e.g. to decode in a child
+// process (codec/isolate), before any data set is opened; Pixels opened
+// earlier keep the codec they were opened with.
+func Replace(c Codec) Codec {
+	ts := c.TransferSyntax()
+	registry.Lock()
+	defer registry.Unlock()
+	old := registry.m[ts]
+	registry.m[ts] = c
+	return old
+}

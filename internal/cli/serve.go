@@ -42,6 +42,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	stopIsolation, err := startCodecIsolation(log)
+	if err != nil {
+		fmt.Fprintln(stderr, "lightbox serve:", err)
+		return 2
+	}
+	defer stopIsolation()
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "lightbox serve:", err)
