@@ -90,6 +90,10 @@ func (s Synthetic) StudyUID(st int) string { return fmt.Sprintf("1.2.826.0.1.368
 // SeriesUID returns the Series Instance UID of synthetic series se.
 func (s Synthetic) SeriesUID(se int) string { return fmt.Sprintf("1.2.826.0.1.3680043.10.2.%d", se) }
 
+// ProtocolName returns the ProtocolName (0018,1030) of series se, in its
+// header only (not a model attribute): one of 2,000 protocols.
+func (s Synthetic) ProtocolName(se int) string { return fmt.Sprintf("PROTO-%04d", mix(se)>>8%2000) }
+
 // StudyDate returns the study date of synthetic study st.
 func (s Synthetic) StudyDate(st int) time.Time {
 	return time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(mix(st)%3650))
@@ -108,7 +112,8 @@ func (s Synthetic) Record(i int) index.InstanceRecord {
 	var sum [32]byte
 	binary.BigEndian.PutUint64(sum[:], mix(i))
 	header := fmt.Sprintf(`{"00080018":{"vr":"UI","Value":[%q]},"00100010":{"vr":"PN","Value":[{"Alphabetic":%q}]},`+
-		`"00100020":{"vr":"LO","Value":[%q]},"00091010":{"vr":"LO","Value":["`, sopUID, name, s.PatientID(pa))
+		`"00100020":{"vr":"LO","Value":[%q]},"00181030":{"vr":"LO","Value":[%q]},"00091010":{"vr":"LO","Value":["`,
+		sopUID, name, s.PatientID(pa), s.ProtocolName(se))
 	if pad := s.HeaderBytes - len(header) - 6; pad > 0 {
 		header += strings.Repeat("x", pad)
 	}

@@ -142,7 +142,12 @@ func BenchmarkInsert(b *testing.B) {
 // BenchmarkQuery builds a synthetic index of LIGHTBOX_BENCH_INSTANCES
 // (default 100000) instances in a fresh schema and runs the query benchmarks.
 func BenchmarkQuery(b *testing.B) {
-	ix := openTemp(b)
+	dsn, schema := testSchema(b)
+	ix, err := Open(context.Background(), dsn, Options{Schema: schema, QueryAttributes: indextest.BenchAttributes(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ix.Close() })
 	s := indextest.Synthetic{Instances: indextest.BenchInstances(b)}
 	start := time.Now()
 	if err := s.Build(context.Background(), ix, 5000, nil); err != nil {
