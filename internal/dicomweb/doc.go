@@ -55,7 +55,31 @@
 //     held in memory and stored up to 8 at a time (so that they share the
 //     archive's group commit); larger parts stream straight into the
 //     archive. With a study in the path, an instance of another study is
-//     refused before anything is stored (FailureReason 0xA900).
+//     refused before anything is stored (FailureReason 0xA900). Besides
+//     type="application/dicom", STOW-RS takes metadata with bulk data
+//     (stow_bulk.go): type="application/dicom+json" (each metadata part a
+//     JSON array of instances) or "application/dicom+xml" (one PS3.19
+//     NativeDicomModel per part, package dicomxml), whose BulkDataURIs
+//     name later parts by Content-Location (or cid: Content-ID). Bulk parts
+//     are application/octet-stream (native Pixel Data, whose size must
+//     match Rows, Columns, Samples per Pixel, Bits Allocated and Number of
+//     Frames, or any other bulk value) or a compressed pixel data type
+//     (image/jpeg, image/jls, image/jp2, image/jpx, image/jphc, image/jxl,
+//     image/dicom-rle, with an optional transfer-syntax parameter), one
+//     part per frame sharing the Content-Location; these set the
+//     instance's transfer syntax and are encapsulated. Each instance is
+//     written as Part 10 (File Meta built here, any group 0002 from the
+//     client dropped) and stored like an application/dicom part. A missing
+//     or unresolved bulk part, a pixel data size or frame count that does
+//     not match, or undecodable metadata fails that instance only
+//     (FailedSOPSequence, FailureReason 0xC000 or 0xA900, and a Warning
+//     header with the reason). Memory is bounded: a metadata part is at
+//     most 32 MiB and all of them 128 MiB; bulk parts go to one temporary
+//     file per request. The response is DICOM JSON, or DICOM XML when the
+//     Accept header asks for application/dicom+xml; QIDO-RS and /metadata
+//     likewise answer multipart/related; type="application/dicom+xml"
+//     (xml.go, converted from the JSON answer, so /metadata is then
+//     gathered in memory rather than streamed).
 //   - Rendered resources (PS3.18 10.4, rendered.go): /rendered of an
 //     instance (its first frame) or of one frame, and /thumbnail of an
 //     instance, a frame, a series or a study (the middle image, by
