@@ -125,3 +125,61 @@ func TestConfiguredAttributes(t *testing.T) {
 		}
 	})
 }
+
+// TestBackfillResumes interrupts a back-fill (by rewinding its recorded
+// progress) and checks that the next Open resumes from the recorded
+// instance instead of starting over.
+func TestBackfillResumes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "index.db")
+	ix, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := indextest.Synthetic{Instances: 1200}
+	if err := s.Build(ctx, ix, 400, nil); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	attrs := indextest.BenchAttributes(t) // SERIES:ProtocolName
+	count := func(ix *Index) int {
+		var n int
+		if err := ix.Store.Config().Writer.QueryRowContext(ctx, "SELECT count(*) FROM attr_values").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if ix, err = Open(ctx, path, Options{QueryAttributes: attrs}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(ix); n != s.Series() {
+		t.Fatalf("after back-fill %d values, want one per series (%d)", n, s.Series())
+	}
+	db := ix.Store.Config().Writer
+	for _, q := range []string{
+		"UPDATE attr_config SET complete = 0, done_pk = 600",
+		"DELETE FROM attr_values WHERE owner_pk IN (SELECT series_pk FROM instances WHERE pk > 600)",
+		"DELETE FROM attr_values WHERE owner_pk = (SELECT series_pk FROM instances WHERE pk = 1)",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ix.Close()
+	if ix, err = Open(ctx, path, Options{QueryAttributes: attrs}); err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if n := count(ix); n != s.Series()-1 {
+		t.Errorf("after resuming %d values, want %d (all but the one below the recorded progress)", n, s.Series()-1)
+	}
+	proto := s.ProtocolName(s.Series() - 1)
+	rs, err := ix.Find(ctx, index.Query{Level: index.SeriesLevel, Matches: []index.Match{{Key: "ProtocolName", Value: proto}}})
+	if err != nil || len(rs) == 0 {
+		t.Errorf("ProtocolName=%s after resuming: %d series, %v", proto, len(rs), err)
+	}
+	var complete int
+	if err := ix.Store.Config().Writer.QueryRowContext(ctx, "SELECT complete FROM attr_config").Scan(&complete); err != nil || complete != 1 {
+		t.Errorf("back-fill not recorded complete: %d, %v", complete, err)
+	}
+}
