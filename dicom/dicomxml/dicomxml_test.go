@@ -47,7 +47,7 @@ func bulkURI(e *dicom.Element) string {
 	return ""
 }
 
-func readFile(t *testing.T, name string) *dicom.File {
+func readFile(t testing.TB, name string) *dicom.File {
 	t.Helper()
 	f, err := dicom.ReadFile(filepath.Join(testenv.CorpusDir(t), name), dicom.ReadOptions{})
 	if err != nil {
@@ -159,6 +159,7 @@ func TestDecodeForms(t *testing.T) {
 		`<NativeDicomModel><DicomAttribute tag="00100010" vr="XX"/></NativeDicomModel>`,
 		`<NativeDicomModel><DicomAttribute tag="00280010" vr="US"><Value number="1">-1</Value></DicomAttribute></NativeDicomModel>`,
 		`<NativeDicomModel><DicomAttribute tag="00280010" vr="US"><Value number="99999999">1</Value></DicomAttribute></NativeDicomModel>`,
+		`<NativeDicomModel><DicomAttribute tag="00280010" vr="US"><Value number="40">1</Value></DicomAttribute></NativeDicomModel>`,
 		`<NativeDicomModel><DicomAttribute keyword="NoSuchKeyword"/></NativeDicomModel>`,
 		`<NativeDicomModel><DicomAttribute tag="7FE00010" vr="OB"><InlineBinary>!!</InlineBinary></DicomAttribute></NativeDicomModel>`,
 		`<Other/>`,
@@ -372,4 +373,50 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatalf("our own output does not decode: %v\n%s", err, out)
 		}
 	})
+}
+
+// BenchmarkMarshal and BenchmarkUnmarshal measure the XML codec on a CT
+// header; BenchmarkMarshalJSON is the DICOM JSON encoder on the same data
+// set, for comparison.
+func BenchmarkMarshal(b *testing.B) {
+	f, err := dicom.ReadFile(filepath.Join(testenv.CorpusDir(b), "transfer-syntax/ge-ct-evrbe.dcm"), dicom.ReadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := dicomxml.Options{BulkDataURI: bulkURI}
+	for b.Loop() {
+		if _, err := dicomxml.Marshal(f.Dataset, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMarshalJSON(b *testing.B) {
+	f, err := dicom.ReadFile(filepath.Join(testenv.CorpusDir(b), "transfer-syntax/ge-ct-evrbe.dcm"), dicom.ReadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := dicomjson.Options{BulkDataURI: bulkURI}
+	for b.Loop() {
+		if _, err := dicomjson.Marshal(f.Dataset, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUnmarshal(b *testing.B) {
+	f, err := dicom.ReadFile(filepath.Join(testenv.CorpusDir(b), "transfer-syntax/ge-ct-evrbe.dcm"), dicom.ReadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, err := dicomxml.Marshal(f.Dataset, dicomxml.Options{BulkDataURI: bulkURI})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(x)))
+	for b.Loop() {
+		if _, _, err := dicomxml.Unmarshal(x); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

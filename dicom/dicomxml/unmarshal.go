@@ -15,9 +15,9 @@ import (
 	"github.com/lightbox-pacs/lightbox/dicom/dict"
 )
 
-// maxValueNumber bounds the number attribute of Value, PersonName and Item
-// elements: gaps are filled with empty values, so a huge number must not
-// allocate.
+// maxValueNumber bounds the number attribute of Value and PersonName
+// elements (and it may be at most about twice the count of values): gaps
+// are filled with empty values, so a huge number must not allocate.
 const maxValueNumber = 1 << 16
 
 type xmlModel struct {
@@ -274,8 +274,8 @@ func values(vals []xmlValue) ([]string, error) {
 	}
 	max := 0
 	for _, v := range vals {
-		if v.Number > maxValueNumber {
-			return nil, fmt.Errorf("Value number %d is too large", v.Number)
+		if v.Number > maxValueNumber || v.Number > 2*len(vals)+16 {
+			return nil, fmt.Errorf("Value number %d is too large for %d values", v.Number, len(vals))
 		}
 		max = maxInt(max, v.Number)
 	}
