@@ -45,6 +45,31 @@ import (
 // that the study browser has something to search, sort and page.
 var corpusDirs = []string{"series", "ct", "mr", "us"}
 
+// corpusExtra are single corpus files loaded besides corpusDirs: a
+// multi-frame MR without a window of its own (MR auto window, cine).
+var corpusExtra = []string{"multiframe/philips-mr-16f.dcm"}
+
+// mrScenario is the multi-frame MR the MR auto window and cine steps use:
+// corpus multiframe/philips-mr-16f.dcm (Philips MR Image Storage, 16 frames
+// of 256x256, no Window Center/Width). Values are those of the file.
+type mrScenario struct {
+	Study   string `json:"study"`
+	Series  string `json:"series"`
+	SOP     string `json:"sop"`
+	Frames  int    `json:"frames"`
+	Rows    int    `json:"rows"`
+	Columns int    `json:"columns"`
+}
+
+var philipsMR = mrScenario{
+	Study:   "999.999.2.19960619.163000",
+	Series:  "999.999.2.19960619.163000.1",
+	SOP:     "999.999.2.19960619.163000.1.103",
+	Frames:  16,
+	Rows:    256,
+	Columns: 256,
+}
+
 // ctScenario is the CT study the e2e steps read: corpus
 // series/pydicom-ge-ct-2series (GE CT, explicit VR little endian, two
 // series of 16x16 images). Values are those of the files (dcmdump).
@@ -100,6 +125,7 @@ type e2eConfig struct {
 	Artifacts  string     `json:"artifacts"`
 	StudyCount int        `json:"studyCount"`
 	CT         ctScenario `json:"ct"`
+	MRAuto     mrScenario `json:"mrAuto"`
 }
 
 func TestViewerEndToEnd(t *testing.T) {
@@ -122,6 +148,7 @@ func TestViewerEndToEnd(t *testing.T) {
 		Artifacts:  artifacts,
 		StudyCount: studies,
 		CT:         geCT,
+		MRAuto:     philipsMR,
 	}
 	runE2E(t, node, filepath.Join(root, "test", "browser", "e2e.mjs"), cfg)
 }
@@ -176,7 +203,7 @@ func startServer(t *testing.T) (*httptest.Server, int) {
 	corpus := testenv.CorpusDir(t)
 	studies := map[string]bool{}
 	stored := 0
-	for _, rel := range corpusFiles(t, corpus, corpusDirs) {
+	for _, rel := range append(corpusFiles(t, corpus, corpusDirs), corpusExtra...) {
 		data, err := os.ReadFile(filepath.Join(corpus, rel))
 		if err != nil {
 			t.Fatal(err)
@@ -194,7 +221,7 @@ func startServer(t *testing.T) (*httptest.Server, int) {
 			studies[res.StudyInstanceUID] = true
 		}
 	}
-	t.Logf("archive: %d instances in %d studies from corpus %s", stored, len(studies), strings.Join(corpusDirs, ", "))
+	t.Logf("archive: %d instances in %d studies from corpus %s and %s", stored, len(studies), strings.Join(corpusDirs, ", "), strings.Join(corpusExtra, ", "))
 
 	dw := dicomweb.New(arch, dicomweb.Options{Logger: log, TempDir: dir})
 	mux := http.NewServeMux()

@@ -99,6 +99,7 @@ function watch(page) {
       problems.push(`CSP: ${text}`);
     }
     if (msg.type() === 'error') say(`  console error: ${text.slice(0, 300)}`);
+    if (msg.type() === 'warning' && /error/i.test(text)) say(`  console warning: ${text.slice(0, 300)}`);
   });
 }
 
@@ -348,6 +349,75 @@ async function measureLength(page, ct) {
   check(svgTexts.includes(label), `the label on the image shows ${JSON.stringify(svgTexts)}, want ${label}`);
 }
 
+// ---- helpers of the reading tools (ROI, angle, text, sharpen, crop) ----
+
+/** clientOf maps image pixel (col,row) centres (fractions allowed) of viewport n to client coordinates. */
+const clientOf = (page, col, row, n) => page.evaluate(([c, r, n]) => window.lightboxViewer.pixelToClient(c, r, n ?? undefined), [col, row, n ?? null]);
+
+/** drag moves the mouse from a to b with the left button down, in steps. */
+async function drag(page, a, b, steps = 10) {
+  await page.mouse.move(a[0], a[1]);
+  await page.mouse.down();
+  for (let i = 1; i <= steps; i++) await page.mouse.move(a[0] + ((b[0] - a[0]) * i) / steps, a[1] + ((b[1] - a[1]) * i) / steps);
+  await page.mouse.up();
+}
+
+/**
+ * settledMeasurement waits until there are `count` measurements of tool and
+ * the newest one's key field stops changing (the tools recompute at most
+ * every 100 ms), and returns it.
+ */
+async function settledMeasurement(page, tool, count, field = 'value') {
+  await page.waitForFunction(
+    ([tool, count, field]) => {
+      const ms = window.lightboxViewer.measurements().filter((m) => m.tool === tool);
+      const v = JSON.stringify(ms[count - 1]?.[field] ?? null);
+      const w = window.__lastMeasure;
+      window.__lastMeasure = v;
+      return ms.length === count && v !== 'null' && v === w;
+    },
+    [tool, count, field],
+    { polling: 300, timeout: 8000 },
+  );
+  const ms = await page.evaluate((tool) => window.lightboxViewer.measurements().filter((m) => m.tool === tool), tool);
+  return ms[count - 1];
+}
+
+/** statsOf is the mean and population standard deviation of the modality values at pts. */
+async function statsOf(page, pts) {
+  const vals = await page.evaluate((pts) => pts.map(([x, y]) => window.lightboxViewer.modalityValue(x, y)), pts);
+  const n = vals.length;
+  const mean = vals.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(vals.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+  return { n, mean, sd, min: Math.min(...vals), max: Math.max(...vals) };
+}
+
+/** edgeEnergy is the mean absolute difference between horizontal and vertical canvas neighbours (red channel) inside a client rectangle. */
+const edgeEnergy = (page, rect, testid = 'viewport') =>
+  page.evaluate(
+    ([rect, testid]) => {
+      const canvas = document.querySelector(`[data-testid=${testid}] canvas`);
+      const cr = canvas.getBoundingClientRect();
+      const s = canvas.width / cr.width;
+      const x0 = Math.max(1, Math.floor((rect[0] - cr.left) * s));
+      const y0 = Math.max(1, Math.floor((rect[1] - cr.top) * s));
+      const x1 = Math.min(canvas.width - 2, Math.floor((rect[2] - cr.left) * s));
+      const y1 = Math.min(canvas.height - 2, Math.floor((rect[3] - cr.top) * s));
+      const d = canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height).data;
+      const at = (x, y) => d[(y * canvas.width + x) * 4];
+      let sum = 0;
+      let n = 0;
+      for (let y = y0; y < y1; y++) {
+        for (let x = x0; x < x1; x++) {
+          sum += Math.abs(at(x + 1, y) - at(x, y)) + Math.abs(at(x, y + 1) - at(x, y));
+          n++;
+        }
+      }
+      return sum / Math.max(1, n);
+    },
+    [rect, testid],
+  );
+
 const overlayText = (page, corner) => page.locator(`[data-testid=overlay-${corner}]`).innerText();
 
 // ---- the scenario ----
@@ -577,6 +647,181 @@ async function run(page, context) {
     check(s2.series === ct.series && s2.sop === ct.instances[2], `deep link opened ${s2.series} / ${s2.sop}`);
     await screenshot(p2, 'deep-link');
     await p2.close();
+  });
+
+
+  await step('rectangle and ellipse ROI: mean, SD and area match the pixel values', async () => {
+    const vs = await viewerState(page);
+    const [sx, sy] = [ct.pixelSpacing[1], ct.pixelSpacing[0]]; // column, row spacing
+    // Rectangle: image pixels x1..x2 × y1..y2, corners 0.3 pixel outside their centres.
+    await page.click('button[data-tool=RectangleROI]');
+    const [x1, y1, x2, y2] = [3, 4, 10, 11];
+    await drag(page, await clientOf(page, x1 - 0.3, y1 - 0.3), await clientOf(page, x2 + 0.3, y2 + 0.3));
+    const rect = await settledMeasurement(page, 'RectangleROI', 1, 'stats');
+    const inRect = [];
+    for (let y = y1; y <= y2; y++) for (let x = x1; x <= x2; x++) inRect.push([x, y]);
+    const want = await statsOf(page, inRect);
+    say(`  rectangle ROI: mean ${rect.stats.mean} SD ${rect.stats.stdDev} area ${rect.stats.area} ${rect.stats.areaUnit} ${rect.stats.modalityUnit}; expected mean ${want.mean.toFixed(3)} SD ${want.sd.toFixed(3)} over ${want.n} pixels`);
+    check(want.sd > 1, `the rectangle covers a flat region (SD ${want.sd}): the check proves little`);
+    check(near(rect.stats.mean, want.mean, 0.01 + Math.abs(want.mean) * 1e-4), `rectangle mean ${rect.stats.mean}, want ${want.mean}`);
+    check(near(rect.stats.stdDev, want.sd, 0.01 + want.sd * 1e-3), `rectangle SD ${rect.stats.stdDev}, want ${want.sd}`);
+    const wantArea = (x2 - x1 + 0.6) * sx * (y2 - y1 + 0.6) * sy;
+    check(near(rect.stats.area, wantArea, wantArea * 0.03), `rectangle area ${rect.stats.area}, want ${wantArea.toFixed(2)} mm² (±3%)`);
+    check(rect.stats.areaUnit === 'mm²', `area unit ${rect.stats.areaUnit}`);
+    check(rect.stats.modalityUnit === 'HU', `CT ROI unit ${rect.stats.modalityUnit}, want HU`);
+    const rectText = await page.locator('[data-testid=measurements] li[data-tool=RectangleROI] .value').innerText();
+    check(rectText.includes(`mean ${rect.stats.mean.toFixed(2)} HU`) && rectText.includes('mm²'), `list shows ${JSON.stringify(rectText)}`);
+
+    // Ellipse inscribed in the box [3.3, 10.7] × [3.2, 9.8] (pixel-centre
+    // coordinates), drawn from its centre to a corner of the box.
+    await page.click('button[data-tool=EllipticalROI]');
+    const box = [3.3, 3.2, 10.7, 9.8]; // no pixel centre within 0.12 of the edge
+    const [cx, cy, rx, ry] = [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2, (box[2] - box[0]) / 2, (box[3] - box[1]) / 2];
+    await drag(page, await clientOf(page, cx, cy), await clientOf(page, box[2], box[3]));
+    const ell = await settledMeasurement(page, 'EllipticalROI', 1, 'stats');
+    const inEll = [];
+    for (let y = 0; y < ct.rows; y++) {
+      for (let x = 0; x < ct.columns; x++) {
+        const r = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2;
+        check(Math.abs(r - 1) > 0.05, `pixel (${x},${y}) lies on the ellipse's edge: choose another box`);
+        if (r < 1) inEll.push([x, y]);
+      }
+    }
+    const wantE = await statsOf(page, inEll);
+    say(`  ellipse ROI: mean ${ell.stats.mean} SD ${ell.stats.stdDev} area ${ell.stats.area}; expected mean ${wantE.mean.toFixed(3)} SD ${wantE.sd.toFixed(3)} over ${wantE.n} pixels`);
+    check(near(ell.stats.mean, wantE.mean, 0.01 + Math.abs(wantE.mean) * 1e-4), `ellipse mean ${ell.stats.mean}, want ${wantE.mean}`);
+    check(near(ell.stats.stdDev, wantE.sd, 0.01 + wantE.sd * 1e-3), `ellipse SD ${ell.stats.stdDev}, want ${wantE.sd}`);
+    const wantEArea = Math.PI * rx * sx * ry * sy;
+    check(near(ell.stats.area, wantEArea, wantEArea * 0.03), `ellipse area ${ell.stats.area}, want ${wantEArea.toFixed(2)} mm² (±3%)`);
+    check(ell.stats.modalityUnit === 'HU', `ellipse unit ${ell.stats.modalityUnit}`);
+    check((await viewerState(page)).index === vs.index, 'drawing scrolled the stack');
+    await screenshot(page, 'roi');
+  });
+
+  await step('text annotation', async () => {
+    await page.click('button[data-tool=ArrowAnnotate]');
+    await drag(page, await clientOf(page, 13.5, 1.5), await clientOf(page, 11, 3));
+    await page.waitForSelector('[data-testid=annotation-text]', { timeout: 5000 }).catch(async () => {
+      const st = await page.evaluate(() => ({ tools: window.lightboxViewer.measurements().map((m) => m.tool), tool: window.lightboxViewer.state().primaryTool }));
+      throw new CheckError(`no text prompt after drawing an arrow; annotations ${JSON.stringify(st)}`);
+    });
+    await page.fill('[data-testid=annotation-text]', 'lesion A');
+    await page.keyboard.press('Enter');
+    const m = await settledMeasurement(page, 'ArrowAnnotate', 1, 'text');
+    check(m.text === 'lesion A', `annotation text ${JSON.stringify(m.text)}`);
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=viewport] svg text')].some((t) => t.textContent === 'lesion A'), null, { timeout: 5000 });
+    await page.click('button[data-tool=WindowLevel]');
+    await screenshot(page, 'text-annotation');
+  });
+
+  await step('measure an angle', async () => {
+    await page.click('button[data-tool=Angle]');
+    // Arms from the vertex (8,8) to (3,3) and to (13,8): 135°.
+    const a = await clientOf(page, 3, 3);
+    const b = await clientOf(page, 8, 8);
+    const c = await clientOf(page, 13, 8);
+    await drag(page, a, b);
+    for (let i = 1; i <= 10; i++) await page.mouse.move(b[0] + ((c[0] - b[0]) * i) / 10, b[1] + ((c[1] - b[1]) * i) / 10);
+    await page.mouse.down();
+    await page.mouse.up();
+    const m = await settledMeasurement(page, 'Angle', 1);
+    say(`  angle ${m.value}°, drawn 135°`);
+    check(near(m.value, 135, 1), `angle ${m.value}°, want 135° ±1`);
+    const t = await page.locator('[data-testid=measurements] li[data-tool=Angle] .value').innerText();
+    check(t === `${m.value.toFixed(1)}°`, `angle list entry ${JSON.stringify(t)}`);
+    await screenshot(page, 'angle');
+  });
+
+  await step('sharpen raises edge contrast and switches off again', async () => {
+    // The annotations are drawn in SVG above the canvas: they do not count.
+    const tl = await clientOf(page, 0, 0);
+    const br = await clientOf(page, ct.columns - 1, ct.rows - 1);
+    const rect = [tl[0], tl[1], br[0], br[1]];
+    const d0 = await canvasDigest(page);
+    const e0 = await edgeEnergy(page, rect);
+    await page.click('button[data-action=sharpen]');
+    check((await viewerState(page)).sharpen, 'sharpen did not switch on');
+    const d1 = await canvasDigestChanged(page, d0);
+    check(d1.hash !== d0.hash, 'sharpen did not change the canvas');
+    const e1 = await edgeEnergy(page, rect);
+    say(`  edge energy ${e0.toFixed(3)} -> ${e1.toFixed(3)} with sharpen`);
+    check(e1 > e0 * 1.3, `sharpen raised the edge energy only from ${e0} to ${e1}`);
+    check(/Sharpen/.test(await overlayText(page, 'br')), 'overlay does not say Sharpen');
+    await screenshot(page, 'sharpen');
+    await page.click('button[data-action=sharpen]');
+    const d2 = await canvasDigestChanged(page, d1);
+    check(d2.hash === d0.hash, 'switching sharpen off did not restore the image');
+  });
+
+  await step('crop to a region, then fit to the window', async () => {
+    const before = await viewerState(page);
+    await page.click('button[data-tool=Crop]');
+    // Image pixels 4..11 in both directions: the corners are pixel edges.
+    await drag(page, await clientOf(page, 3.5, 3.5), await clientOf(page, 11.5, 11.5));
+    await page.waitForFunction(() => window.lightboxViewer.state().cropped, null, { timeout: 5000 });
+    await nextFrames(page);
+    const st = await viewerState(page);
+    const vpBox = await page.locator('[data-testid=viewport]').boundingBox();
+    const wantScale = Math.min(vpBox.width, vpBox.height) / 8;
+    say(`  scale ${before.scale.toFixed(2)} -> ${st.scale.toFixed(2)} (want ${wantScale.toFixed(2)})`);
+    check(near(st.scale, wantScale, wantScale * 0.03), `cropped scale ${st.scale}, want ${wantScale}`);
+    const centre = await clientOf(page, 7.5, 7.5);
+    check(near(centre[0], vpBox.x + vpBox.width / 2, 3) && near(centre[1], vpBox.y + vpBox.height / 2, 3), `crop centre drawn at ${centre}, viewport centre ${vpBox.x + vpBox.width / 2},${vpBox.y + vpBox.height / 2}`);
+    const inside = [];
+    for (let y = 5; y <= 10; y += 1) for (let x = 5; x <= 10; x += 1) inside.push([x, y]);
+    checkVOI(await samplePixels(page, inside), st, 'inside the crop');
+    // Pixels left and right of the crop that are still on the canvas are masked black.
+    const outside = [];
+    for (let y = 4; y <= 11; y++) outside.push([3, y], [12, y]);
+    const samples = await samplePixels(page, outside);
+    let meaningful = 0;
+    for (const s of samples) {
+      const grey = expectedGrey(s.hu, st.voiLower, st.voiUpper, st.invert);
+      if (grey > 20) meaningful++;
+      check(s.rgb[0] === 0 && s.rgb[1] === 0 && s.rgb[2] === 0, `pixel (${s.x},${s.y}) outside the crop is drawn ${s.rgb}, want black`);
+    }
+    check(meaningful >= 3, `only ${meaningful} masked pixels would otherwise be visible: the check proves little`);
+    check(/Cropped/.test(await overlayText(page, 'br')), 'overlay does not say Cropped');
+    await screenshot(page, 'cropped');
+    await page.click('button[data-tool=WindowLevel]');
+    await page.click('button[data-action=fit]');
+    await page.waitForFunction(() => !window.lightboxViewer.state().cropped, null, { timeout: 5000 });
+    await nextFrames(page);
+    const fit = await viewerState(page);
+    check(near(fit.scale, before.scale, 0.01 * before.scale), `fit scale ${fit.scale}, want ${before.scale}`);
+    const again = await samplePixels(page, outside);
+    check(again.some((s) => s.rgb[0] > 0), 'after fit, the pixels outside the former crop are still black');
+    checkVOI(again, fit, 'after fit');
+    await screenshot(page, 'fit');
+  });
+
+  await step('MR auto window from the pixel statistics', async () => {
+    const mr = cfg.mrAuto;
+    await page.goto(`${base}/viewer/studies/${mr.study}/series/${mr.series}`);
+    await waitReady(page);
+    await waitIndex(page, 0);
+    // The file has no window: the viewer sets the automatic one on load.
+    const want = await page.evaluate(() => {
+      const v = window.lightboxViewer;
+      const [cols, rows] = v.imageSize();
+      const vals = [];
+      for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) vals.push(v.modalityValue(x, y));
+      vals.sort((a, b) => a - b);
+      const at = (p) => vals[Math.round(p * (vals.length - 1))];
+      return { lower: at(0.01), upper: at(0.99), min: vals[0], max: vals[vals.length - 1] };
+    });
+    await page.waitForFunction((w) => Math.abs(window.lightboxViewer.state().voiLower - w.lower) < 1e-6, want, { timeout: 5000 });
+    let st = await viewerState(page);
+    say(`  MR auto VOI ${st.voiLower}..${st.voiUpper}; percentiles 1/99 ${want.lower}..${want.upper}; min..max ${want.min}..${want.max}`);
+    check(near(st.voiLower, want.lower, 1e-6) && near(st.voiUpper, want.upper, 1e-6), `auto VOI ${st.voiLower}..${st.voiUpper}, want ${want.lower}..${want.upper}`);
+    check(want.upper < want.max || want.lower > want.min, 'the percentiles equal min..max: the check proves little');
+    checkVOI(await samplePixels(page, grid(mr.columns, mr.rows)), st, 'MR auto window');
+    // The preset goes back to it after another window.
+    await page.selectOption('[data-testid=wl-preset]', 'lung');
+    await page.selectOption('[data-testid=wl-preset]', 'auto');
+    st = await viewerState(page);
+    check(near(st.voiLower, want.lower, 1e-6) && near(st.voiUpper, want.upper, 1e-6), `MR auto preset VOI ${st.voiLower}..${st.voiUpper}`);
+    await screenshot(page, 'mr-auto');
   });
 
   // The steps above ran on the renderer the viewer picks by itself (the

@@ -44,7 +44,7 @@ export const PRIMARY_TOOLS: { id: PrimaryTool; label: string; title: string }[] 
   { id: 'Length', label: 'Length', title: 'Measure a length: click and drag' },
   { id: 'Angle', label: 'Angle', title: 'Measure an angle: drag the first arm, then click the end of the second' },
   { id: 'RectangleROI', label: 'Rect ROI', title: 'Rectangle ROI (mean, std-dev, area): drag corner to corner' },
-  { id: 'EllipticalROI', label: 'Ellipse ROI', title: 'Ellipse ROI (mean, std-dev, area): drag corner to corner of its box' },
+  { id: 'EllipticalROI', label: 'Ellipse ROI', title: 'Ellipse ROI (mean, std-dev, area): drag from the centre to a corner of its box' },
   { id: 'ArrowAnnotate', label: 'Text', title: 'Text annotation: drag an arrow, then type the text' },
   { id: 'Crop', label: 'Crop', title: 'Crop: drag a rectangle that becomes the displayed region (Fit undoes it)' },
 ];
