@@ -824,6 +824,62 @@ async function run(page, context) {
     await screenshot(page, 'mr-auto');
   });
 
+
+  await step('cine through the multi-frame MR at the chosen frame rate', async () => {
+    const mr = cfg.mrAuto;
+    let st = await viewerState(page);
+    check(st.count === mr.frames, `the MR stack has ${st.count} images, want its ${mr.frames} frames`);
+    /**
+     * rate plays cine at fps and counts the frames shown until `frames`
+     * more have been, returning frames per second over that window.
+     */
+    const rate = async (fps, frames) => {
+      await page.fill('[data-testid=cine-fps]', String(fps));
+      await page.locator('[data-testid=cine-fps]').dispatchEvent('change');
+      if ((await viewerState(page)).cineFps === 0) await page.click('button[data-action=cine]');
+      await page.waitForFunction((fps) => window.lightboxViewer.state().cineFps === fps, fps, { timeout: 3000 });
+      // Start counting at a frame change, so the window holds whole frames.
+      const n0 = await page.evaluate(() => window.lightboxViewer.state().newImages);
+      await page.waitForFunction((n0) => window.lightboxViewer.state().newImages > n0, n0, { timeout: 5000, polling: 'raf' });
+      const start = await page.evaluate(() => ({ n: window.lightboxViewer.state().newImages, t: performance.now() }));
+      await page.waitForFunction(
+        ([start, frames]) => window.lightboxViewer.state().newImages - start.n >= frames,
+        [start, frames],
+        { timeout: (frames / fps) * 4000 + 5000, polling: 'raf' },
+      );
+      const end = await page.evaluate(() => ({ n: window.lightboxViewer.state().newImages, t: performance.now() }));
+      return ((end.n - start.n) * 1000) / (end.t - start.t);
+    };
+    const slow = await rate(5, 8);
+    say(`  cine at 5 fps: ${slow.toFixed(2)} frames/s`);
+    check(slow > 5 * 0.6 && slow < 5 * 1.4, `cine at 5 fps showed ${slow.toFixed(2)} frames/s`);
+    st = await viewerState(page);
+    check(/Cine 5 fps/.test(await overlayText(page, 'br')), 'overlay does not say Cine 5 fps');
+    check(st.frame >= 1 && st.frame <= mr.frames, `frame ${st.frame}`);
+    await screenshot(page, 'cine');
+    const fast = await rate(15, 20);
+    say(`  cine at 15 fps: ${fast.toFixed(2)} frames/s`);
+    check(fast > slow * 1.8, `raising the frame rate to 15 fps gave ${fast.toFixed(2)} frames/s (5 fps gave ${slow.toFixed(2)})`);
+    // Every frame of the instance is shown in turn (the clip loops).
+    const seen = await page.evaluate(async (n) => {
+      const frames = new Set();
+      const t0 = performance.now();
+      while (frames.size < n && performance.now() - t0 < 10000) {
+        frames.add(window.lightboxViewer.state().frame);
+        await new Promise((r) => requestAnimationFrame(r));
+      }
+      return frames.size;
+    }, mr.frames);
+    check(seen === mr.frames, `cine showed ${seen} of the ${mr.frames} frames`);
+    await page.click('button[data-action=cine]');
+    st = await viewerState(page);
+    check(st.cineFps === 0, 'cine did not stop');
+    const stopped = st.newImages;
+    // Over a window of five frame periods at the last rate, nothing moves.
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 400)));
+    check((await viewerState(page)).newImages === stopped, 'frames still advance after Stop');
+  });
+
   // The steps above ran on the renderer the viewer picks by itself (the
   // CPU one where, as here, WebGL is only a software rasteriser). The
   // WebGL path must draw the same greys and measure the same lengths.
