@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/dicom/dicomjson"
@@ -437,4 +438,39 @@ func FuzzStowMetadataBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkSTOWMetadataBulk stores one instance per request as metadata
+// plus bulk data (JSON and XML), durably, like BenchmarkSTOW/1client-1inst
+// does with application/dicom, to compare the cost of building Part 10.
+func BenchmarkSTOWMetadataBulk(b *testing.B) {
+	for _, typ := range []string{mediaDicomJSON, mediaDicomXML} {
+		b.Run(strings.TrimPrefix(typ, "application/"), func(b *testing.B) {
+			e := newBenchEnv(b, true, Options{})
+			f, data := loadTemplate(b, "series/toshiba-mr-dti-6slices/0001.dcm")
+			const sopTmpl = "2.25.778.1.1999999999"
+			inst := synthInstance(b, f, data, "2.25.778", "2.25.778.1", sopTmpl, "STOWB", "STOW^BULK", 1)
+			meta, bulk := metaBulkParts(b, inst, typ == mediaDicomXML)
+			rd, ctype := metaBulkBody(b, typ, [][]byte{meta}, bulk)
+			tmpl, _ := io.ReadAll(rd)
+			c := e.srv.Client()
+			start := time.Now()
+			b.ResetTimer()
+			for i := range b.N {
+				body := bytes.ReplaceAll(tmpl, []byte(sopTmpl), []byte(fmt.Sprintf("2.25.778.1.1%09d", i)))
+				req, _ := http.NewRequest("POST", e.base+"/studies", bytes.NewReader(body))
+				req.Header.Set("Content-Type", ctype)
+				resp, err := c.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("STOW status %d", resp.StatusCode)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "inst/s")
+		})
+	}
 }
