@@ -5,7 +5,7 @@
 // "attach scan/PDF to this study" form. Mounted by main.ts next to the
 // viewer; it adds its buttons to the viewer's toolbar and follows the
 // route, so the viewer itself needs no hooks.
-import { type DicomJSON, Tag, str } from '../dicom';
+import { type DicomJSON, Tag, str, num } from '../dicom';
 import { seriesMetadata, instanceMetadata, qido, enc } from '../dicomweb';
 import { h, clear } from '../dom';
 import { type Route, viewerURL } from '../router';
@@ -87,18 +87,24 @@ export function mountViewerExtras(root: HTMLElement, first: ViewerRoute): Viewer
     const mine = ++seq;
     let series = r.series;
     if (!series) {
-      // The study's page: the viewer opens its first image series; a study
-      // of documents only gets its first document shown.
-      const q = new URLSearchParams({ includefield: Tag.Modality });
+      // The study's page: the viewer opens the first series (by number)
+      // whose modality is not a document's, else the first series; when
+      // that holds documents (an SR-only study, a PDF filed as OT), they
+      // are shown.
+      const q = new URLSearchParams();
+      q.append('includefield', Tag.Modality);
+      q.append('includefield', Tag.SeriesNumber);
       const list = await qido(`/studies/${enc(study)}/series`, q, signal).catch(() => undefined);
       if (mine !== seq || !list) return;
-      const docs = list.items.filter((s) => ['SR', 'KO', 'DOC'].includes(str(s, Tag.Modality)));
-      const images = list.items.filter((s) => !['SR', 'KO', 'DOC', 'PR'].includes(str(s, Tag.Modality)));
-      if (images.length || !docs.length) {
+      const sorted = [...list.items].sort(
+        (a, b) => (num(a, Tag.SeriesNumber) ?? Infinity) - (num(b, Tag.SeriesNumber) ?? Infinity) || str(a, Tag.SeriesInstanceUID).localeCompare(str(b, Tag.SeriesInstanceUID)),
+      );
+      const opened = sorted.find((s) => !['SR', 'PR', 'KO', 'DOC'].includes(str(s, Tag.Modality))) ?? sorted[0];
+      if (!opened) {
         hideObjects();
         return;
       }
-      series = str(docs[0], Tag.SeriesInstanceUID);
+      series = str(opened, Tag.SeriesInstanceUID);
     }
     let meta: DicomJSON[];
     try {

@@ -3,7 +3,7 @@
 // rows with their items nested, and a search box that keeps the rows whose
 // tag, name or value contains the text (and the sequences leading to
 // them, expanded).
-import { type DicomJSON, type DicomAttr, type PNValue, personName } from '../dicom';
+import { type DicomJSON, type DicomAttr, type PNValue } from '../dicom';
 import { h, clear } from '../dom';
 
 let names: Map<string, string> | undefined;
@@ -47,7 +47,17 @@ export function valueText(a: DicomAttr): string {
     const n = a.Value?.length ?? 0;
     return `${n} item${n === 1 ? '' : 's'}`;
   }
-  const s = (a.Value ?? []).map((v) => (typeof v === 'object' && v !== null ? personName(v as PNValue) || JSON.stringify(v) : String(v))).join('\\');
+  const s = (a.Value ?? [])
+    .map((v) => {
+      if (typeof v !== 'object' || v === null) return String(v);
+      if (a.vr === 'PN') {
+        // As stored: component groups joined by "=", trailing empty ones dropped.
+        const pn = v as PNValue;
+        return [pn.Alphabetic ?? '', pn.Ideographic ?? '', pn.Phonetic ?? ''].join('=').replace(/=+$/, '');
+      }
+      return JSON.stringify(v);
+    })
+    .join('\\');
   return s.length > MAX_VALUE_CHARS ? `${s.slice(0, MAX_VALUE_CHARS)}…` : s;
 }
 

@@ -1,0 +1,286 @@
+package browser
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lightbox-pacs/lightbox/dicom"
+	"github.com/lightbox-pacs/lightbox/internal/api"
+	"github.com/lightbox-pacs/lightbox/internal/archive"
+	blobfs "github.com/lightbox-pacs/lightbox/internal/blob/fs"
+	"github.com/lightbox-pacs/lightbox/internal/dicomweb"
+	"github.com/lightbox-pacs/lightbox/internal/index/sqlite"
+	"github.com/lightbox-pacs/lightbox/internal/testenv"
+	"github.com/lightbox-pacs/lightbox/internal/webui"
+)
+
+// objectsCorpus is what the non-image tests load: the GE CT study (tag
+// browser, print), a Comprehensive 3D SR with a measurement, and the
+// corpus's Encapsulated PDF.
+var objectsCorpus = []string{
+	"series/pydicom-ge-ct-2series",
+	"sr/highdicom-comprehensive3d-sr.dcm",
+	"encapsulated/encapsulated-pdf.dcm",
+}
+
+// objectsUploads are dropped on the study browser: two DICOM files not in
+// the archive and one file that is not DICOM.
+var objectsUploads = []string{"cr-dx/fujifilm-dx.dcm", "cr-dx/konica-cr-mono1-jpeg.dcm"}
+
+// uploadFile is one dropped file and what the archive should make of it.
+type uploadFile struct {
+	Path        string `json:"path"`
+	Name        string `json:"name"`
+	Study       string `json:"study,omitempty"`
+	PatientName string `json:"patientName,omitempty"`
+	DICOM       bool   `json:"dicom"`
+}
+
+// srExpect is the first numeric measurement of the SR, as pydicom reads it.
+type srExpect struct {
+	Study   string `json:"study"`
+	Series  string `json:"series"`
+	SOP     string `json:"sop"`
+	Title   string `json:"title"`
+	Concept string `json:"concept"`
+	Value   string `json:"value"`
+	Unit    string `json:"unit"`
+}
+
+type objectsConfig struct {
+	BaseURL   string       `json:"baseURL"`
+	Chromium  string       `json:"chromium"`
+	ViewerDir string       `json:"viewerDir"`
+	Artifacts string       `json:"artifacts"`
+	Uploads   []uploadFile `json:"uploads"`
+	CT        struct {
+		Study       string `json:"study"`
+		PatientName string `json:"patientName"` // (0010,0010) as stored
+		PatientID   string `json:"patientID"`
+	} `json:"ct"`
+	SR  srExpect `json:"sr"`
+	PNG struct {
+		Path   string `json:"path"`
+		Width  int    `json:"width"`
+		Height int    `json:"height"`
+	} `json:"png"`
+	PDF struct {
+		Path string `json:"path"`
+		Size int    `json:"size"`
+	} `json:"pdf"`
+	CorpusPDF struct {
+		Study string `json:"study"`
+		Size  int    `json:"size"`
+	} `json:"corpusPDF"`
+}
+
+// TestViewerObjects drives the viewer through the non-image objects, the
+// tag browser, print, import by drag and drop and attaching a scan and a
+// PDF (objects.mjs), against a server with DICOMweb and the REST API.
+func TestViewerObjects(t *testing.T) {
+	chromium := testenv.RequireTool(t, "chromium")
+	node := testenv.RequireTool(t, "node")
+	root := testenv.RepoRoot(t)
+	requireBundle(t)
+	viewerDir := filepath.Join(root, "web", "viewer")
+	requirePlaywright(t, viewerDir)
+	corpus := testenv.CorpusDir(t)
+	py := testenv.PythonWithPydicom(t)
+	tmp := t.TempDir()
+
+	srv := startObjectsServer(t, corpus)
+	cfg := objectsConfig{BaseURL: srv.URL, Chromium: chromium, ViewerDir: viewerDir,
+		Artifacts: filepath.Join(root, "build", "test-artifacts", "browser-objects")}
+	if err := os.RemoveAll(cfg.Artifacts); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, rel := range objectsUploads {
+		a := pyAttrs(t, py, filepath.Join(corpus, rel), "StudyInstanceUID", "PatientName")
+		cfg.Uploads = append(cfg.Uploads, uploadFile{Path: filepath.Join(corpus, rel), Name: filepath.Base(rel),
+			Study: a["StudyInstanceUID"], PatientName: a["PatientName"], DICOM: true})
+	}
+	notes := filepath.Join(tmp, "notes.txt")
+	os.WriteFile(notes, []byte("not a DICOM file, but dropped with the others\n"), 0o644)
+	cfg.Uploads = append(cfg.Uploads, uploadFile{Path: notes, Name: "notes.txt"})
+
+	ct := pyAttrs(t, py, filepath.Join(corpus, "series", "pydicom-ge-ct-2series", firstDCM(t, filepath.Join(corpus, "series", "pydicom-ge-ct-2series"))),
+		"StudyInstanceUID", "PatientName", "PatientID")
+	cfg.CT.Study, cfg.CT.PatientName, cfg.CT.PatientID = ct["StudyInstanceUID"], ct["PatientName"], ct["PatientID"]
+	cfg.SR = srMeasurement(t, py, filepath.Join(corpus, "sr", "highdicom-comprehensive3d-sr.dcm"))
+
+	// A scan to attach: a 120x80 PNG, left half red, right half blue.
+	img := image.NewRGBA(image.Rect(0, 0, 120, 80))
+	for y := 0; y < 80; y++ {
+		for x := 0; x < 120; x++ {
+			c := color.RGBA{200, 30, 30, 255}
+			if x >= 60 {
+				c = color.RGBA{30, 30, 200, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var pngBuf bytes.Buffer
+	png.Encode(&pngBuf, img)
+	cfg.PNG.Path, cfg.PNG.Width, cfg.PNG.Height = filepath.Join(tmp, "film-scan.png"), 120, 80
+	os.WriteFile(cfg.PNG.Path, pngBuf.Bytes(), 0o644)
+
+	// A PDF to attach: the one inside the corpus's Encapsulated PDF.
+	f, err := dicom.ReadFile(filepath.Join(corpus, "encapsulated", "encapsulated-pdf.dcm"), dicom.ReadOptions{LoadBulk: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf := f.Dataset.Get(dicom.NewTag(0x0042, 0x0011)).Value
+	if n, ok := f.Dataset.Int(dicom.NewTag(0x0042, 0x0015)); ok && int(n) <= len(pdf) {
+		pdf = pdf[:n]
+	} else {
+		pdf = bytes.TrimRight(pdf, "\x00")
+	}
+	cfg.PDF.Path, cfg.PDF.Size = filepath.Join(tmp, "referral.pdf"), len(pdf)
+	os.WriteFile(cfg.PDF.Path, pdf, 0o644)
+	cfg.CorpusPDF.Study, cfg.CorpusPDF.Size = f.Dataset.String(dicom.TagStudyInstanceUID), len(f.Dataset.Get(dicom.NewTag(0x0042, 0x0011)).Value)
+
+	js, _ := json.Marshal(cfg)
+	runNode(t, node, filepath.Join(root, "test", "browser", "objects.mjs"), "LIGHTBOX_OBJECTS="+string(js), cfg.Artifacts)
+}
+
+// runNode runs a Node driver with one environment variable, logging its
+// output, and fails the test when it fails.
+func runNode(t *testing.T, node, script, env, artifacts string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 6*60e9)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, script)
+	cmd.Env = append(os.Environ(), env)
+	cmd.WaitDelay = 10e9
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	for _, line := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+		t.Log(line)
+	}
+	if err != nil {
+		t.Fatalf("browser: %s failed (%v); screenshots and log in %s", filepath.Base(script), err, artifacts)
+	}
+}
+
+func firstDCM(t *testing.T, dir string) string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if strings.HasSuffix(e.Name(), ".dcm") {
+			return e.Name()
+		}
+	}
+	t.Fatalf("no .dcm in %s", dir)
+	return ""
+}
+
+// pyAttrs reads attributes with pydicom, as strings.
+func pyAttrs(t *testing.T, py, path string, keys ...string) map[string]string {
+	t.Helper()
+	script := "import sys, json, pydicom\nds = pydicom.dcmread(sys.argv[1], stop_before_pixels=True)\n" +
+		"json.dump({k: str(ds.get(k, '')) for k in sys.argv[2:]}, sys.stdout)"
+	out, err := exec.Command(py, append([]string{"-c", script, path}, keys...)...).Output()
+	if err != nil {
+		t.Fatalf("pydicom %s: %v", path, err)
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("pydicom output %s", out)
+	}
+	return m
+}
+
+// srMeasurement reads, with pydicom, an SR's identity, title and its
+// first NUM content item (depth first): concept, value and UCUM unit.
+func srMeasurement(t *testing.T, py, path string) srExpect {
+	t.Helper()
+	script := `
+import sys, json, pydicom
+ds = pydicom.dcmread(sys.argv[1])
+def first_num(items):
+    for it in items:
+        if it.get("ValueType") == "NUM" and it.get("MeasuredValueSequence"):
+            mv = it.MeasuredValueSequence[0]
+            return {"concept": it.ConceptNameCodeSequence[0].CodeMeaning, "value": str(mv.NumericValue),
+                    "unit": mv.MeasurementUnitsCodeSequence[0].CodeValue}
+        found = first_num(it.get("ContentSequence", []))
+        if found:
+            return found
+out = first_num(ds.ContentSequence)
+out.update({"study": ds.StudyInstanceUID, "series": ds.SeriesInstanceUID, "sop": ds.SOPInstanceUID,
+            "title": ds.ConceptNameCodeSequence[0].CodeMeaning})
+json.dump(out, sys.stdout)
+`
+	out, err := exec.Command(py, "-c", script, path).Output()
+	if err != nil {
+		t.Fatalf("pydicom %s: %v", path, err)
+	}
+	var e srExpect
+	if err := json.Unmarshal(out, &e); err != nil || e.Concept == "" || e.Value == "" {
+		t.Fatalf("SR measurement from %s: %v %s", path, err, out)
+	}
+	return e
+}
+
+// startObjectsServer serves the viewer, DICOMweb and the REST API (for the
+// capture endpoint) over a fresh archive loaded with objectsCorpus.
+func startObjectsServer(t *testing.T, corpus string) *httptest.Server {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	blobs, err := blobfs.Open(filepath.Join(dir, "blobs"), blobfs.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := sqlite.Open(ctx, filepath.Join(dir, "index.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := archive.New(blobs, idx, archive.Options{Logger: log})
+	var files []string
+	for _, rel := range objectsCorpus {
+		if strings.HasSuffix(rel, ".dcm") {
+			files = append(files, rel)
+		} else {
+			files = append(files, corpusFiles(t, corpus, []string{rel})...)
+		}
+	}
+	for _, rel := range files {
+		data, err := os.ReadFile(filepath.Join(corpus, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := arch.Store(ctx, bytes.NewReader(data), archive.IngestMeta{Size: int64(len(data)), Source: rel}); err != nil {
+			t.Fatalf("store %s: %v", rel, err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle(dicomweb.DefaultPrefix+"/", dicomweb.New(arch, dicomweb.Options{Logger: log, TempDir: dir}))
+	mux.Handle("/api/", api.New(arch, api.Options{Logger: log, IndexBackend: "sqlite"}))
+	mux.Handle("/", webui.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		srv.Close()
+		arch.Close()
+		idx.Close()
+	})
+	return srv
+}
