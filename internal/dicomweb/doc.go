@@ -30,8 +30,11 @@
 //     any syntax a registered codec encodes (RLE, JPEG-LS lossless and
 //     near-lossless, JPEG 2000 lossless, JPEG baseline, Deflated Image
 //     Frame Compression), native to compressed and compressed to
-//     compressed; one instance's encoded pixel data is held in memory at a
-//     time, never a whole study. The Accept header's media ranges are
+//     compressed. Instances are converted one at a time, never a whole
+//     study: an instance's encoded pixel data is held in memory (to write
+//     a Basic Offset Table, or a lossy ratio) up to
+//     CodecTranscoder.StreamAbove (64 MiB native), and a larger one is
+//     streamed frame by frame behind an empty Basic Offset Table. The Accept header's media ranges are
 //     tried in q order: an instance (or the first frame) that a candidate
 //     cannot represent (JPEG baseline of 16-bit samples, float pixels)
 //     moves on to the next; when none works the answer is 406 Not

@@ -41,7 +41,17 @@ type CodecTranscoder struct {
 	// Encode tunes the encoders (JPEG quality); the zero value uses their
 	// defaults.
 	Encode codec.EncodeOptions
+	// StreamAbove: an instance whose native pixel data exceed this many
+	// bytes is converted to a lossless compressed syntax frame by frame and
+	// streamed, one fragment per frame behind an empty Basic Offset Table
+	// (PS3.5 A.4), rather than encoded whole in memory behind a filled
+	// one. 0 means DefaultStreamAbove; lossy targets are never streamed,
+	// since their compression ratio precedes the pixel data.
+	StreamAbove int64
 }
+
+// DefaultStreamAbove is CodecTranscoder's default StreamAbove: 64 MiB.
+const DefaultStreamAbove = 64 << 20
 
 var _ Transcoder = CodecTranscoder{}
 
@@ -102,6 +112,15 @@ func (c CodecTranscoder) TranscodeInstance(ctx context.Context, w io.Writer, f *
 	}
 	if to == dicom.ExplicitVRLittleEndian || pixelElement(f.Dataset) == nil {
 		return c.toNative(ctx, w, f, src, to)
+	}
+	limit := c.StreamAbove
+	if limit <= 0 {
+		limit = DefaultStreamAbove
+	}
+	if enc, _ := codec.LookupEncoder(to); !enc.Lossy() {
+		if info, err := codec.ReadPixelInfo(f.Dataset); err == nil && info.FrameSize()*int64(info.NumberOfFrames) > limit {
+			return c.streamEncapsulated(ctx, w, f, src, to, enc)
+		}
 	}
 	out, err := codec.TranscodeWith(f.Dataset, f.TransferSyntax, src, to, codec.TranscodeOptions{
 		Limits: c.Limits, AllowLossy: true, Derive: true, Encode: c.Encode,
@@ -195,4 +214,119 @@ func (c CodecTranscoder) toNative(ctx context.Context, w io.Writer, f *dicom.Fil
 
 func usElement(tag dicom.Tag, v uint16) *dicom.Element {
 	return &dicom.Element{Tag: tag, VR: dicom.US, Value: binary.LittleEndian.AppendUint16(nil, v), Length: 2}
+}
+
+// streamEncapsulated writes the instance with its pixel data encoded by
+// enc frame by frame: the header (its Image Pixel attributes describing
+// the encoded frames), then encapsulated Pixel Data with an empty Basic
+// Offset Table and one fragment per frame, each written as soon as it is
+// encoded, then the elements after the pixel data. Only one frame, native
+// and encoded, is in memory at a time.
+func (c CodecTranscoder) streamEncapsulated(ctx context.Context, w io.Writer, f *dicom.File, src blob.Reader, to string, enc codec.Encoder) error {
+	ds := f.Dataset
+	px, err := codec.Open(ds, f.TransferSyntax, src, codec.Options{Limits: c.Limits})
+	if err != nil {
+		return fmt.Errorf("dicomweb: decode: %w", err)
+	}
+	if px.Info.Float {
+		return fmt.Errorf("dicomweb: %w: float pixel data cannot be encapsulated", codec.ErrUnsupported)
+	}
+	buf := make([]byte, px.Info.FrameSize())
+	encodeFrame := func(i int) ([]byte, codec.PixelInfo, error) {
+		info, err := px.FrameInto(buf, i)
+		if err != nil {
+			return nil, codec.PixelInfo{}, fmt.Errorf("dicomweb: decode frame %d: %w", i+1, err)
+		}
+		b, encInfo, err := enc.Encode(buf, info, c.Encode)
+		if err != nil {
+			return nil, codec.PixelInfo{}, fmt.Errorf("dicomweb: encode frame %d as %s: %w", i+1, to, err)
+		}
+		if len(b)%2 == 1 {
+			b = append(b, 0) // fragments have even length
+		}
+		return b, encInfo, nil
+	}
+	first, encInfo, err := encodeFrame(0)
+	if err != nil {
+		return err
+	}
+	before, after := dicom.NewDataset(), dicom.NewDataset()
+	for _, e := range ds.Elements {
+		switch {
+		case e.Tag == dicom.TagExtendedOffsetTable || e.Tag == dicom.TagExtendedOffsetTableLengths:
+		case e.Tag < dicom.TagPixelData:
+			before.Elements = append(before.Elements, e)
+		case e.Tag > dicom.TagPixelData:
+			after.Elements = append(after.Elements, e)
+		}
+	}
+	before.Encoding, after.Encoding = ds.Encoding, ds.Encoding
+	was := px.Info
+	if encInfo.PhotometricInterpretation != was.PhotometricInterpretation {
+		before.Set(dicom.NewStringElement(codec.TagPhotometricInterpretation, dicom.CS, encInfo.PhotometricInterpretation))
+	}
+	if encInfo.SamplesPerPixel > 1 {
+		before.Set(usIn(ds, codec.TagPlanarConfiguration, 0))
+	} else {
+		before.Delete(codec.TagPlanarConfiguration)
+	}
+	if encInfo.BitsStored != was.BitsStored {
+		before.Set(usIn(ds, codec.TagBitsStored, uint16(encInfo.BitsStored)))
+		before.Set(usIn(ds, codec.TagHighBit, uint16(encInfo.BitsStored-1)))
+	}
+	opts := dicom.WriteOptions{Bulk: src}
+	if err := dicom.WriteFile(w, before, to, opts); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	item := func(tag dicom.Tag, n int) {
+		var h [8]byte
+		binary.LittleEndian.PutUint16(h[0:], tag.Group())
+		binary.LittleEndian.PutUint16(h[2:], tag.Element())
+		binary.LittleEndian.PutUint32(h[4:], uint32(n))
+		bw.Write(h[:])
+	}
+	// Pixel Data, OB, undefined length; the empty Basic Offset Table.
+	hdr := binary.LittleEndian.AppendUint16(nil, dicom.TagPixelData.Group())
+	hdr = binary.LittleEndian.AppendUint16(hdr, dicom.TagPixelData.Element())
+	hdr = append(hdr, 'O', 'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF)
+	bw.Write(hdr)
+	item(tagItem, 0)
+	item(tagItem, len(first))
+	bw.Write(first)
+	for i := 1; i < px.NumFrames(); i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b, _, err := encodeFrame(i)
+		if err != nil {
+			return err
+		}
+		item(tagItem, len(b))
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+	}
+	item(tagSequenceDelimitation, 0)
+	if len(after.Elements) > 0 {
+		if err := dicom.WriteDataset(bw, after, dicom.EncodingExplicitLE, opts); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// Item and Sequence Delimitation Item tags of encapsulated pixel data.
+const (
+	tagItem                 = dicom.Tag(0xFFFEE000)
+	tagSequenceDelimitation = dicom.Tag(0xFFFEE0DD)
+)
+
+// usIn builds a US element in the byte order of ds's values.
+func usIn(ds *dicom.Dataset, tag dicom.Tag, v uint16) *dicom.Element {
+	var order binary.AppendByteOrder = binary.LittleEndian
+	if ds.Encoding.BigEndian {
+		order = binary.BigEndian
+	}
+	return &dicom.Element{Tag: tag, VR: dicom.US, Value: order.AppendUint16(nil, v), Length: 2}
 }

@@ -133,8 +133,21 @@ func psnr8(want, got []byte) float64 {
 // within the encoder's bound for lossy ones. A target the pixels cannot
 // take (JPEG baseline of 16-bit samples) must be 406 with a message.
 // Lossy whole instances must be new derived instances.
+//
+// "streamed" repeats the lossless targets with every instance converted
+// frame by frame (CodecTranscoder.StreamAbove 1): an empty Basic Offset
+// Table and one fragment per frame.
 func TestTranscodeTargets(t *testing.T) {
-	fx := newFixture(t, fixtureOpts{opts: Options{Transcoder: CodecTranscoder{}}}, transcodeTargetSources...)
+	for _, mode := range []struct {
+		name   string
+		stream int64
+	}{{"whole", 0}, {"streamed", 1}} {
+		t.Run(mode.name, func(t *testing.T) { transcodeTargets(t, mode.stream) })
+	}
+}
+
+func transcodeTargets(t *testing.T, stream int64) {
+	fx := newFixture(t, fixtureOpts{opts: Options{Transcoder: CodecTranscoder{StreamAbove: stream}}}, transcodeTargetSources...)
 	for _, rel := range transcodeTargetSources {
 		var cf corpusFile
 		for _, f := range fx.files {
@@ -147,6 +160,9 @@ func TestTranscodeTargets(t *testing.T) {
 		}
 		want, info := sourcePixels(t, cf.f, cf.data)
 		for _, tg := range transcodeTargetSyntaxes {
+			if stream > 0 && tg.lossy {
+				continue
+			}
 			t.Run(rel+"/"+tg.ts, func(t *testing.T) {
 				accept := `Accept: multipart/related; type="application/dicom"; transfer-syntax=` + tg.ts
 				resp := fx.get(instPath(cf), accept)
@@ -165,6 +181,9 @@ func TestTranscodeTargets(t *testing.T) {
 				}
 				got := checkInstance(t, parts[0].data, tg.ts, cf, tg.lossy)
 				compareFrames(t, want, got, info, tg.tol)
+				if tg.ts != cf.f.TransferSyntax { // else the stored bytes
+					checkOffsetTable(t, parts[0].data, len(want), stream > 0)
+				}
 
 				// Frames: the first and the last, in the frame media type.
 				list := "1"
@@ -196,6 +215,31 @@ func TestTranscodeTargets(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// checkOffsetTable checks the encapsulation of a transcoded instance: one
+// fragment per frame, behind a Basic Offset Table that is empty when the
+// instance was streamed and has one offset per frame otherwise.
+func checkOffsetTable(t *testing.T, data []byte, frames int, streamed bool) {
+	t.Helper()
+	f, err := dicom.Read(bytes.NewReader(data), int64(len(data)), dicom.ReadOptions{LoadBulk: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := f.Dataset.Get(dicom.TagPixelData)
+	if px == nil || !px.IsEncapsulated() {
+		return // a native target
+	}
+	if n := len(px.Fragments) - 1; n != frames {
+		t.Errorf("%d fragments for %d frames", n, frames)
+	}
+	want := 4 * frames
+	if streamed {
+		want = 0
+	}
+	if bot := px.Fragments[0].Length; int(bot) != want {
+		t.Errorf("Basic Offset Table of %d bytes, want %d (streamed %v)", bot, want, streamed)
 	}
 }
 
@@ -275,11 +319,22 @@ func compareFrames(t *testing.T, want, got [][]byte, info codec.PixelInfo, tol i
 	}
 }
 
+// dcmtkDecoder names DCMTK's decompressor of each syntax it decodes.
+var dcmtkDecoder = map[string]string{
+	dicom.RLELossless:        "dcmdrle",
+	dicom.JPEGLSLossless:     "dcmdjpls",
+	dicom.JPEGLSNearLossless: "dcmdjpls",
+	dicom.JPEGBaseline8Bit:   "dcmdjpeg",
+}
+
 // TestTranscodedInstanceValidates checks that a whole instance converted
 // through WADO-RS, lossless and lossy, is one DCMTK's dcmdump reads
 // without complaint and dciodvfy finds no new errors in (compared with the
 // stored instance, whose IOD errors are the corpus's own), none about the
-// pixel, compression or derivation attributes.
+// pixel, compression or derivation attributes; and that DCMTK's decoder of
+// the syntax decompresses it to the source's pixels (lossless syntaxes).
+// Multi-frame instances are also checked streamed (empty Basic Offset
+// Table).
 func TestTranscodedInstanceValidates(t *testing.T) {
 	dcmdump := testenv.RequireTool(t, "dcmdump")
 	dciodvfy := testenv.RequireTool(t, "dciodvfy")
@@ -301,22 +356,34 @@ func TestTranscodedInstanceValidates(t *testing.T) {
 		}
 		return errs
 	}
+	streamed := newFixture(t, fixtureOpts{opts: Options{Transcoder: CodecTranscoder{StreamAbove: 1}}}, "multiframe/enhanced-mr-10f.dcm")
 	touched := regexp.MustCompile(`(?i)lossy|photometric|pixel ?data|planar|derivation|source ?image|image ?type|sop ?instance`)
-	for _, tc := range []struct{ file, ts string }{
-		{"sc/sc-rgb-evrle.dcm", dicom.JPEGBaseline8Bit},
-		{"sc/sc-rgb-evrle.dcm", dicom.JPEGLSLossless},
-		{"transfer-syntax/ge-ct-evrle.dcm", dicom.JPEGLSNearLossless},
-		{"transfer-syntax/ge-ct-evrle.dcm", dicom.RLELossless},
-		{"transfer-syntax/ge-ct-evrle.dcm", dicom.JPEG2000Lossless},
+	for _, tc := range []struct {
+		file, ts string
+		fx       *fixture
+	}{
+		{"multiframe/enhanced-mr-10f.dcm", dicom.JPEGLSLossless, streamed},
+		{"multiframe/enhanced-mr-10f.dcm", dicom.RLELossless, streamed},
+		{"sc/sc-rgb-evrle.dcm", dicom.JPEGBaseline8Bit, nil},
+		{"sc/sc-rgb-evrle.dcm", dicom.JPEGLSLossless, nil},
+		{"transfer-syntax/ge-ct-evrle.dcm", dicom.JPEGLSNearLossless, nil},
+		{"transfer-syntax/ge-ct-evrle.dcm", dicom.RLELossless, nil},
+		{"transfer-syntax/ge-ct-evrle.dcm", dicom.JPEG2000Lossless, nil},
 	} {
-		t.Run(tc.file+"/"+tc.ts, func(t *testing.T) {
+		name := tc.file + "/" + tc.ts
+		if tc.fx == nil {
+			tc.fx = fx
+		} else {
+			name += "/streamed"
+		}
+		t.Run(name, func(t *testing.T) {
 			var cf corpusFile
-			for _, f := range fx.files {
+			for _, f := range tc.fx.files {
 				if f.path == tc.file {
 					cf = f
 				}
 			}
-			b := body(t, fx.get(instPath(cf), "Accept: application/dicom; transfer-syntax="+tc.ts), http.StatusOK)
+			b := body(t, tc.fx.get(instPath(cf), "Accept: application/dicom; transfer-syntax="+tc.ts), http.StatusOK)
 			file := filepath.Join(dir, strings.NewReplacer("/", "_").Replace(tc.file+tc.ts))
 			if err := os.WriteFile(file, b, 0o644); err != nil {
 				t.Fatal(err)
@@ -324,6 +391,25 @@ func TestTranscodedInstanceValidates(t *testing.T) {
 			out, err := exec.Command(dcmdump, "-q", file).CombinedOutput()
 			if err != nil || bytes.Contains(out, []byte("E: ")) {
 				t.Errorf("dcmdump: %v\n%s", err, out)
+			}
+			// DCMTK's decoder for the syntax must read it, to the source's
+			// pixels for a lossless syntax.
+			if tool, ok := dcmtkDecoder[tc.ts]; ok {
+				bin := testenv.RequireTool(t, tool)
+				raw := file + ".raw.dcm"
+				if out, err := exec.Command(bin, file, raw).CombinedOutput(); err != nil {
+					t.Fatalf("%s: %v\n%s", tool, err, out)
+				}
+				if !isLossy(tc.ts) {
+					rf, err := dicom.ReadFile(raw, dicom.ReadOptions{LoadBulk: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					rb, _ := os.ReadFile(raw)
+					got, _ := sourcePixels(t, rf, rb)
+					want, info := sourcePixels(t, cf.f, cf.data)
+					compareFrames(t, want, got, info, 0)
+				}
 			}
 			errs, orig := ioderrs(file), ioderrs(corpus(t, tc.file))
 			if len(errs) > len(orig) {
