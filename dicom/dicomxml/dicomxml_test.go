@@ -135,6 +135,7 @@ func TestDecodeForms(t *testing.T) {
  <DicomAttribute keyword="PatientID"><Value>ID 1</Value></DicomAttribute>
  <DicomAttribute tag="00290010" vr="LO"><Value number="1">OTHER</Value></DicomAttribute>
  <DicomAttribute tag="00291001" vr="LO" privateCreator="ACME"><Value number="1">x</Value></DicomAttribute>
+ <DicomAttribute tag="00290000" vr="US" privateCreator="ACME"><Value number="1">7</Value></DicomAttribute>
  <DicomAttribute tag="7FE00010" vr="OW"><BulkData uuid="1234"/></DicomAttribute>
  <DicomAttribute tag="00280030" vr="DS"><Value number="2">0.5</Value><Value number="1">0.25</Value></DicomAttribute>
 </NativeDicomModel>`
@@ -148,7 +149,10 @@ func TestDecodeForms(t *testing.T) {
 	if got := ds.String(0x00291101); got != "x" || ds.String(0x00290011) != "ACME" {
 		t.Errorf("private element not moved to a block of its own: %q / %q", got, ds.String(0x00290011))
 	}
-	if e := ds.Get(0x7FE00010); e == nil || uris[e] != "urn:uuid:1234" {
+	if v, ok := ds.Int(0x00291100); !ok || v != 7 {
+		t.Errorf("private element 00 of the block (masked 00290000) not placed: %v", ds.Get(0x00290000))
+	}
+		if e := ds.Get(0x7FE00010); e == nil || uris[e] != "urn:uuid:1234" {
 		t.Errorf("BulkData uuid: %v", uris)
 	}
 	if got := string(ds.Get(0x00280030).Value); got != `0.25\0.5` {

@@ -169,9 +169,9 @@ func fromAttrs(attrs []xmlAttr, uris map[*dicom.Element]string, nonASCII *bool) 
 			}
 		}
 		e.Length = uint32(len(e.Value))
-		if el := tag.Element(); a.PrivateCreator != "" && tag.IsPrivate() && el != 0 && (el < 0x100 || el >= 0x1000) {
-			// gggg00ee (PS3.19) or a full private tag
-
+		if el := tag.Element(); a.PrivateCreator != "" && tag.IsPrivate() && (el < 0x100 || el >= 0x1000) {
+			// gggg00ee (PS3.19; gggg0000 is element 00 of the block, not a
+			// group length) or a full private tag
 			privates = append(privates, privateEl{e, a.PrivateCreator})
 			continue
 		}
