@@ -152,7 +152,7 @@ func TestDecodeForms(t *testing.T) {
 	if v, ok := ds.Int(0x00291100); !ok || v != 7 {
 		t.Errorf("private element 00 of the block (masked 00290000) not placed: %v", ds.Get(0x00290000))
 	}
-		if e := ds.Get(0x7FE00010); e == nil || uris[e] != "urn:uuid:1234" {
+	if e := ds.Get(0x7FE00010); e == nil || uris[e] != "urn:uuid:1234" {
 		t.Errorf("BulkData uuid: %v", uris)
 	}
 	if got := string(ds.Get(0x00280030).Value); got != `0.25\0.5` {
