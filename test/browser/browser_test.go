@@ -90,6 +90,14 @@ type ctScenario struct {
 	Rows          int       `json:"rows"`
 	Columns       int       `json:"columns"`
 	PixelSpacing  []float64 `json:"pixelSpacing"` // row spacing, column spacing (mm)
+	ScoutSeries   string    `json:"scoutSeries"`  // the study's other series (2 scout images)
+	// Prior studies: the other studies of the patient (corpus
+	// series/pydicom-philips-mr-patient-3series, MR, another frame of
+	// reference), and the one the comparison opens with its 3-image series.
+	Priors           []string `json:"priors"`
+	PriorStudy       string   `json:"priorStudy"`
+	PriorSeries      string   `json:"priorSeries"`
+	PriorSeriesCount int      `json:"priorSeriesCount"`
 }
 
 var geCT = ctScenario{
@@ -115,6 +123,15 @@ var geCT = ctScenario{
 	Rows:         16,
 	Columns:      16,
 	PixelSpacing: []float64{0.488281, 0.488281},
+	ScoutSeries:  "1.3.6.1.4.1.5962.1.1.0.0.0.1194734704.16302.0.2",
+	Priors: []string{
+		"1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.1",
+		"1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.133",
+		"1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.427",
+	},
+	PriorStudy:       "1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.133",
+	PriorSeries:      "1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.136",
+	PriorSeriesCount: 3,
 }
 
 // e2eConfig is what e2e.mjs reads from LIGHTBOX_E2E.

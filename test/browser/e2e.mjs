@@ -850,16 +850,17 @@ async function run(page, context) {
       const end = await page.evaluate(() => ({ n: window.lightboxViewer.state().newImages, t: performance.now() }));
       return ((end.n - start.n) * 1000) / (end.t - start.t);
     };
-    const slow = await rate(5, 8);
-    say(`  cine at 5 fps: ${slow.toFixed(2)} frames/s`);
-    check(slow > 5 * 0.6 && slow < 5 * 1.4, `cine at 5 fps showed ${slow.toFixed(2)} frames/s`);
+    // Loose bounds: the machine may be busy (the rate is a target, not a guarantee).
+    const slow = await rate(4, 6);
+    say(`  cine at 4 fps: ${slow.toFixed(2)} frames/s`);
+    check(slow > 4 * 0.6 && slow < 4 * 1.4, `cine at 4 fps showed ${slow.toFixed(2)} frames/s`);
     st = await viewerState(page);
-    check(/Cine 5 fps/.test(await overlayText(page, 'br')), 'overlay does not say Cine 5 fps');
+    check(/Cine 4 fps/.test(await overlayText(page, 'br')), 'overlay does not say Cine 4 fps');
     check(st.frame >= 1 && st.frame <= mr.frames, `frame ${st.frame}`);
     await screenshot(page, 'cine');
-    const fast = await rate(15, 20);
-    say(`  cine at 15 fps: ${fast.toFixed(2)} frames/s`);
-    check(fast > slow * 1.8, `raising the frame rate to 15 fps gave ${fast.toFixed(2)} frames/s (5 fps gave ${slow.toFixed(2)})`);
+    const fast = await rate(12, 18);
+    say(`  cine at 12 fps: ${fast.toFixed(2)} frames/s`);
+    check(fast > slow * 1.5 && fast < 12 * 1.4, `raising the frame rate to 12 fps gave ${fast.toFixed(2)} frames/s (4 fps gave ${slow.toFixed(2)})`);
     // Every frame of the instance is shown in turn (the clip loops).
     const seen = await page.evaluate(async (n) => {
       const frames = new Set();
@@ -878,6 +879,119 @@ async function run(page, context) {
     // Over a window of five frame periods at the last rate, nothing moves.
     await page.evaluate(() => new Promise((r) => setTimeout(r, 400)));
     check((await viewerState(page)).newImages === stopped, 'frames still advance after Stop');
+  });
+
+
+  await step('layouts 1x2 and 2x2, series into the active viewport, synchronised scrolling, a prior beside the study', async () => {
+    const vps = () => page.evaluate(() => window.lightboxViewer.viewports());
+    /** waitPane waits until viewport n is ready with the given state fields. */
+    const waitPane = (n, want = {}) =>
+      page.waitForFunction(
+        ([n, want]) => {
+          const v = window.lightboxViewer?.viewports()[n - 1];
+          return !!v && v.ready && Object.entries(want).every(([k, x]) => v[k] === x);
+        },
+        [n, want],
+        { timeout: 15000 },
+      );
+    const clickPane = async (n) => {
+      const box = await page.locator(`[data-testid=viewport${n === 1 ? '' : `-${n}`}]`).boundingBox();
+      await page.mouse.click(box.x + 10, box.y + box.height / 2);
+      await page.waitForFunction((n) => window.lightboxViewer.state().active === n, n, { timeout: 3000 });
+    };
+    await page.goto(`${base}/viewer/studies/${ct.study}/series/${ct.series}`);
+    await waitReady(page);
+    await waitIndex(page, 0);
+
+    // 1x2: the second viewport gets the study's other series.
+    await page.click('button[data-layout="1x2"]');
+    check((await page.getAttribute('[data-testid=viewports]', 'data-layout')) === '1x2', 'layout attribute is not 1x2');
+    await waitPane(2, { series: ct.scoutSeries });
+    let v = await vps();
+    check(v.length === 2, `${v.length} viewports in 1x2`);
+    check((await viewerState(page)).active === 1, 'the first viewport is not the active one');
+    const b1 = await page.locator('[data-testid=viewport]').boundingBox();
+    const b2 = await page.locator('[data-testid=viewport-2]').boundingBox();
+    check(b2.x > b1.x + b1.width - 5 && near(b1.y, b2.y, 2) && near(b1.width, b2.width, 4), `1x2 viewports at ${JSON.stringify([b1, b2])}`);
+
+    // Clicking the second viewport makes it the active (highlighted) one; a series chosen goes into it.
+    await clickPane(2);
+    const borders = await page.$$eval('[data-testid=viewports] > .viewport-wrap', (els) => els.map((e) => [e.classList.contains('active'), getComputedStyle(e).borderTopColor]));
+    check(borders[1][0] && !borders[0][0] && borders[0][1] !== borders[1][1], `active viewport not highlighted: ${JSON.stringify(borders)}`);
+    await page.click(`[data-testid=series-list] a[data-series="${ct.series}"]`);
+    await waitPane(2, { series: ct.series, index: 0 });
+    v = await vps();
+    check(v[0].series === ct.series && v[1].series === ct.series, `viewports show ${v.map((x) => x.series)}`);
+
+    // Synchronised scrolling by slice position (same frame of reference).
+    await clickPane(1);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await waitPane(1, { index: 2 });
+    check((await vps())[1].index === 0, 'the second viewport moved before Sync was on');
+    await page.click('button[data-action=sync]');
+    check((await viewerState(page)).sync, 'sync did not switch on');
+    await page.locator('[data-testid=viewport]').focus();
+    await page.keyboard.press('ArrowDown');
+    await waitPane(1, { index: 3 });
+    // By position the second viewport shows the same slice (index 3), where
+    // scrolling by count would have moved it to index 1.
+    await waitPane(2, { index: 3 });
+    v = await vps();
+    check(v[0].sop === v[1].sop, `synchronised viewports show ${v[0].sop} and ${v[1].sop}`);
+    const bl2 = await overlayText(page, 'bl-2');
+    check(bl2.includes(`Im: 4/${ct.imageCount}`), `second viewport's overlay: ${JSON.stringify(bl2)}`);
+    await screenshot(page, 'layout-1x2-sync');
+
+    // Prior studies of the patient (QIDO by Patient ID) beside the study.
+    await page.waitForSelector('[data-testid=prior-list][data-count]', { timeout: 10000 });
+    const priors = await page.$$eval('[data-testid=prior-list] > li[data-study]', (els) => els.map((e) => e.dataset.study));
+    check(JSON.stringify([...priors].sort()) === JSON.stringify([...ct.priors].sort()), `priors listed ${JSON.stringify(priors)}, want ${JSON.stringify(ct.priors)}`);
+    // Compare: the prior opens in the second viewport, which becomes active.
+    await page.click(`[data-testid=prior-list] > li[data-study="${ct.priorStudy}"] button[data-action=compare]`);
+    await waitPane(2, { study: ct.priorStudy });
+    check((await viewerState(page)).active === 2, 'compare did not make the second viewport active');
+    // One of the prior's series into the active viewport.
+    await page.click(`[data-testid=prior-list] > li[data-study="${ct.priorStudy}"] button[data-series="${ct.priorSeries}"]`);
+    await waitPane(2, { series: ct.priorSeries, index: 0 });
+    v = await vps();
+    check(v[1].count === ct.priorSeriesCount, `prior series has ${v[1].count} images, want ${ct.priorSeriesCount}`);
+    check(v[1].frameOfReference !== v[0].frameOfReference, 'the prior shares the frame of reference: the index sync is untested');
+    await page.waitForURL(new RegExp(`/studies/${ct.priorStudy.replaceAll('.', '\\.')}/series/`));
+    // Another frame of reference: scrolling synchronises by count.
+    await clickPane(1);
+    await page.keyboard.press('ArrowDown');
+    await waitPane(1, { index: 4 });
+    await waitPane(2, { index: 1 });
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowUp');
+    await waitPane(1, { index: 2 });
+    await waitPane(2, { index: 0 });
+    await screenshot(page, 'layout-1x2-prior');
+
+    // The address bar names the active viewport's image: a deep link to it still works.
+    await page.waitForURL(new RegExp(`/series/${ct.series.replaceAll('.', '\\.')}/instances/${ct.instances[2].replaceAll('.', '\\.')}$`));
+    const p2 = await context.newPage();
+    watch(p2);
+    await p2.goto(page.url());
+    await waitReady(p2);
+    await waitIndex(p2, 2);
+    const s2 = await viewerState(p2);
+    check(s2.series === ct.series && s2.sop === ct.instances[2], `deep link opened ${s2.series} / ${s2.sop}`);
+    await p2.close();
+
+    // 2x2, then back to 1x1 keeping the first viewport's image.
+    await page.click('button[data-layout="2x2"]');
+    await waitPane(4);
+    v = await vps();
+    check(v.length === 4 && v.every((x) => x.count > 0), `2x2 viewports: ${JSON.stringify(v.map((x) => [x.series, x.count]))}`);
+    const boxes = await Promise.all(['', '-2', '-3', '-4'].map((s) => page.locator(`[data-testid=viewport${s}]`).boundingBox()));
+    check(near(boxes[0].y, boxes[1].y, 2) && boxes[2].y > boxes[0].y + boxes[0].height - 5 && near(boxes[0].x, boxes[2].x, 2), `2x2 boxes ${JSON.stringify(boxes)}`);
+    await screenshot(page, 'layout-2x2');
+    await page.click('button[data-layout="1x1"]');
+    v = await vps();
+    check(v.length === 1 && v[0].series === ct.series && v[0].index === 2, `back to 1x1: ${JSON.stringify(v.map((x) => [x.series, x.index]))}`);
+    check((await page.locator('[data-testid=viewport-2]').count()) === 0, 'the second viewport is still on the page');
   });
 
   // The steps above ran on the renderer the viewer picks by itself (the
