@@ -1,7 +1,7 @@
 // Package jpegxl decodes the JPEG XL transfer syntaxes (1.2.840.10008.1.2.4.110
 // lossless, .111 JPEG recompression, .112) through cgo and libjxl
-// (libjxl-dev). Decoding only: nothing in Lightbox writes JPEG XL yet.
-// Importing the package registers the codec.
+// (libjxl-dev), and encodes .110 (lossless) and .112 (lossy) for
+// transcoding (encode.go). Importing the package registers the codec.
 //
 // libjxl returns colour as RGB (for .111 it decodes the recompressed
 // JPEG's YCbCr itself), so YBR_* frames come back declared RGB. Samples of
@@ -22,7 +22,6 @@ import (
 	"unsafe"
 
 	"github.com/lightbox-pacs/lightbox/codec"
-	"github.com/lightbox-pacs/lightbox/dicom"
 )
 
 // Decoder decodes the JPEG XL frames of one transfer syntax.
@@ -31,8 +30,8 @@ type Decoder struct{ ts string }
 var _ codec.Codec = Decoder{}
 
 func init() {
-	for _, ts := range []string{dicom.JPEGXLLossless, dicom.JPEGXLJPEGRecompression, dicom.JPEGXL} {
-		codec.Register(Decoder{ts})
+	for _, c := range registered {
+		codec.Register(c)
 	}
 }
 
