@@ -464,6 +464,16 @@ export async function mountViewer(
   });
   toolbar.append(h('span', { class: 'sep' }), cineButton, fpsInput, h('span', { class: 'sep' }), ...layoutButtons.values(), syncButton);
 
+  // MPR / 3D of the active viewport's series (mpr.ts, loaded on first use), laid over the page.
+  let closeMPR: (() => void) | undefined;
+  cleanups.push(() => closeMPR?.());
+  const openMPR = (p: Pane) =>
+    void import('./mpr').then((m) => {
+      const title = seriesInfos.find((s) => s.uid === p.series)?.description || p.series;
+      closeMPR = m.openMPR({ container: viewerEl, slices: p.stack.map((s) => ({ imageId: s.imageId, meta: s.meta, frames: s.frames })), seriesUID: p.series, title, onClose: () => p.element.focus() }).close;
+    });
+  toolbar.append(h('span', { class: 'sep' }), act('MPR/3D', 'MPR (axial, sagittal, coronal) and 3D volume rendering of the series', 'mpr', openMPR));
+
   // ---- keyboard ----
   on(window, 'keydown', ((ev: KeyboardEvent) => {
     const t = ev.target as HTMLElement | null;
