@@ -174,7 +174,7 @@ async function run() {
     await waitFor(() => document.querySelector('[data-testid=object-view]:not([hidden]) [data-testid=sr-document]'));
     const got = await page.evaluate((concept) => {
       const doc = document.querySelector('[data-testid=sr-document]');
-      const item = [...doc.querySelectorAll('li.sr-num')].find((li) => li.querySelector('.sr-concept')?.textContent.startsWith(concept));
+      const item = [...doc.querySelectorAll('li.sr-vt-num')].find((li) => li.querySelector('.sr-concept')?.textContent.startsWith(concept));
       return {
         title: doc.querySelector('.sr-title').textContent,
         text: doc.innerText,
@@ -315,8 +315,19 @@ async function run() {
     await page.click('button[data-action=close-tags]');
   });
 
-  await step('print layout', async () => {
+  await step('print layout, with a length measurement', async () => {
     const ct = cfg.ct;
+    // Measure a length, so that the print shows the annotation too.
+    await page.click('button[data-tool=Length]');
+    const [w, hgt] = await page.evaluate(() => window.lightboxViewer.imageSize());
+    const a = await page.evaluate(([x, y]) => window.lightboxViewer.pixelToClient(x, y), [w * 0.2, hgt * 0.3]);
+    const b = await page.evaluate(([x, y]) => window.lightboxViewer.pixelToClient(x, y), [w * 0.8, hgt * 0.7]);
+    await page.mouse.move(a[0], a[1]);
+    await page.mouse.down();
+    for (let i = 1; i <= 8; i++) await page.mouse.move(a[0] + ((b[0] - a[0]) * i) / 8, a[1] + ((b[1] - a[1]) * i) / 8);
+    await page.mouse.up();
+    await waitFor(() => window.lightboxViewer.measurements().length === 1);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     await page.click('button[data-action=print]');
     await waitFor(() => {
       const img = document.querySelector('[data-testid=print-sheet] .print-image img');
@@ -344,10 +355,16 @@ async function run() {
       ctx.drawImage(img, 0, 0);
       const d = ctx.getImageData(0, 0, c.width, c.height).data;
       let n = 0;
-      for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 30) n++;
-      return n;
+      let coloured = 0; // the CT is grey: coloured pixels are the annotation
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i] + d[i + 1] + d[i + 2] > 30) n++;
+        if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) coloured++;
+      }
+      return { n, coloured };
     });
-    check(lit > 100, `printed image has ${lit} lit pixels`);
+    say(`  printed image: ${lit.n} lit, ${lit.coloured} coloured (annotation) pixels`);
+    check(lit.n > 100, `printed image has ${lit.n} lit pixels`);
+    check(lit.coloured > 20, `printed image shows no annotation (${lit.coloured} coloured pixels)`);
     await screenshot('print-media');
     await page.pdf({ path: join(cfg.artifacts, 'print.pdf'), format: 'A4' });
     say(`  PDF ${join(cfg.artifacts, 'print.pdf')}`);

@@ -212,7 +212,7 @@ export function mountViewerExtras(root: HTMLElement, first: ViewerRoute): Viewer
   const openPrint = async () => {
     closePrint();
     const st = await studyHeader(study, signal).catch(() => undefined);
-    const images = objectView.hidden ? viewportImages(root) : [];
+    const images = objectView.hidden ? await viewportImages(root) : [];
     sheet = printSheet(st, images, closePrint);
     if (!objectView.hidden) {
       const doc = objectView.querySelector('.sr-document, .key-images');

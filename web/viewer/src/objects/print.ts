@@ -13,28 +13,61 @@ export interface PrintImage {
   caption: string;
 }
 
-/** viewportImages captures the canvases of the viewer's viewports. */
-export function viewportImages(root: ParentNode): PrintImage[] {
+/** withAnnotations draws the viewport's SVG layer (measurements, text) over its canvas. */
+async function withAnnotations(c: HTMLCanvasElement): Promise<string> {
+  const svg = c.parentElement?.querySelector<SVGSVGElement>('svg.svg-layer');
+  const base = c.toDataURL('image/png');
+  if (!svg || !svg.childElementCount) return base;
+  const r = c.getBoundingClientRect();
+  const clone = svg.cloneNode(true) as SVGSVGElement;
+  clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  clone.setAttribute('width', String(r.width));
+  clone.setAttribute('height', String(r.height));
+  const url = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(new XMLSerializer().serializeToString(clone))}`;
+  const load = (src: string) =>
+    new Promise<HTMLImageElement>((res, rej) => {
+      const im = new Image();
+      im.onload = () => res(im);
+      im.onerror = () => rej(new Error('image did not load'));
+      im.src = src;
+    });
+  try {
+    const [bg, fg] = await Promise.all([load(base), load(url)]);
+    const out = document.createElement('canvas');
+    out.width = c.width;
+    out.height = c.height;
+    const ctx = out.getContext('2d')!;
+    ctx.drawImage(bg, 0, 0);
+    ctx.drawImage(fg, 0, 0, c.width, c.height);
+    return out.toDataURL('image/png');
+  } catch {
+    return base;
+  }
+}
+
+/** viewportImages captures the viewer's viewports as drawn, annotations included. */
+export async function viewportImages(root: ParentNode): Promise<PrintImage[]> {
   const out: PrintImage[] = [];
   const hook = (window as unknown as { lightboxViewer?: { viewports?: () => { viewport: number; index: number; count: number; sop?: string; frame?: number; window?: number; center?: number }[] } }).lightboxViewer;
   const states = hook?.viewports?.() ?? [];
   const canvases = Array.from(root.querySelectorAll<HTMLCanvasElement>('[data-testid="viewports"] canvas'));
-  canvases.forEach((c, i) => {
-    if (!c.width || !c.height) return;
+  for (const [i, c] of canvases.entries()) {
+    if (!c.width || !c.height) continue;
     let src = '';
     try {
-      src = c.toDataURL('image/png');
+      src = await withAnnotations(c);
     } catch {
-      return; // a tainted canvas cannot be printed
+      continue; // a tainted canvas cannot be printed
     }
-    const s = states[out.length] ?? states[i];
-    const caption = s
-      ? [`Image ${s.index + 1} of ${s.count}`, s.frame && s.frame > 1 ? `frame ${s.frame}` : '', s.window !== undefined ? `W ${Math.round(s.window)} / L ${Math.round(s.center ?? 0)}` : '']
-          .filter(Boolean)
-          .join(' · ')
-      : `Viewport ${i + 1}`;
+    const s = states[i];
+    const caption =
+      s && s.index >= 0
+        ? [`Image ${s.index + 1} of ${s.count}`, s.frame && s.frame > 1 ? `frame ${s.frame}` : '', s.window !== undefined ? `W ${Math.round(s.window)} / L ${Math.round(s.center ?? 0)}` : '']
+            .filter(Boolean)
+            .join(' · ')
+        : `Viewport ${i + 1}`;
     out.push({ src, caption });
-  });
+  }
   return out;
 }
 
@@ -82,7 +115,7 @@ export function printSheet(st: DicomJSON | undefined, images: PrintImage[], onCl
     header,
     h(
       'div',
-      { class: 'print-grid', style: `grid-template-columns: repeat(${cols}, 1fr)` },
+      { class: images.length > 2 ? 'print-grid many' : 'print-grid', style: `grid-template-columns: repeat(${cols}, 1fr)` },
       ...images.map((im) => h('figure', { class: 'print-image' }, h('img', { src: im.src, alt: im.caption }), h('figcaption', {}, im.caption))),
     ),
     images.length ? null : h('p', { class: 'hint' }, 'No image is shown: nothing to print.'),

@@ -168,7 +168,7 @@ function renderItems(list: DicomJSON[], depth: number, seriesOf: SeriesOf): HTML
     const name = conceptName(item);
     const rel = str(item, SRTag.RelationshipType);
     const children = items(item, SRTag.ContentSequence);
-    const li = h('li', { class: `sr-item sr-${vt.toLowerCase() || 'ref'}`, 'data-value-type': vt, 'data-relationship': rel });
+    const li = h('li', { class: `sr-item sr-vt-${vt.toLowerCase() || 'ref'}`, 'data-value-type': vt, 'data-relationship': rel });
     if (vt === 'CONTAINER') {
       const level = Math.min(3 + depth, 6);
       li.append(h(`h${level}` as 'h3', { class: 'sr-heading' }, name || '(untitled section)'));
