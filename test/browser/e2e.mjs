@@ -418,6 +418,71 @@ const edgeEnergy = (page, rect, testid = 'viewport') =>
     [rect, testid],
   );
 
+/** checkSharpen switches the sharpen filter on and off, checking edge contrast and the restored image. */
+async function checkSharpen(page, ct) {
+  // The annotations are drawn in SVG above the canvas: they do not count.
+  const tl = await clientOf(page, 0, 0);
+  const br = await clientOf(page, ct.columns - 1, ct.rows - 1);
+  const rect = [tl[0], tl[1], br[0], br[1]];
+  const d0 = await canvasDigest(page);
+  const e0 = await edgeEnergy(page, rect);
+  await page.click('button[data-action=sharpen]');
+  check((await viewerState(page)).sharpen, 'sharpen did not switch on');
+  const d1 = await canvasDigestChanged(page, d0);
+  check(d1.hash !== d0.hash, 'sharpen did not change the canvas');
+  const e1 = await edgeEnergy(page, rect);
+  say(`  edge energy ${e0.toFixed(3)} -> ${e1.toFixed(3)} with sharpen`);
+  check(e1 > e0 * 1.3, `sharpen raised the edge energy only from ${e0} to ${e1}`);
+  check(/Sharpen/.test(await overlayText(page, 'br')), 'overlay does not say Sharpen');
+  await screenshot(page, `sharpen-${(await viewerState(page)).renderer}`);
+  await page.click('button[data-action=sharpen]');
+  const d2 = await canvasDigestChanged(page, d1);
+  check(d2.hash === d0.hash, 'switching sharpen off did not restore the image');
+}
+
+/** checkCrop crops image pixels 4..11, checks the display and the mask, then fits to the window. */
+async function checkCrop(page, ct) {
+  const before = await viewerState(page);
+  await page.click('button[data-tool=Crop]');
+  // Image pixels 4..11 in both directions: the corners are pixel edges.
+  await drag(page, await clientOf(page, 3.5, 3.5), await clientOf(page, 11.5, 11.5));
+  await page.waitForFunction(() => window.lightboxViewer.state().cropped, null, { timeout: 5000 });
+  await nextFrames(page);
+  const st = await viewerState(page);
+  const vpBox = await page.locator('[data-testid=viewport]').boundingBox();
+  const wantScale = Math.min(vpBox.width, vpBox.height) / 8;
+  say(`  scale ${before.scale.toFixed(2)} -> ${st.scale.toFixed(2)} (want ${wantScale.toFixed(2)})`);
+  check(near(st.scale, wantScale, wantScale * 0.03), `cropped scale ${st.scale}, want ${wantScale}`);
+  const centre = await clientOf(page, 7.5, 7.5);
+  check(near(centre[0], vpBox.x + vpBox.width / 2, 3) && near(centre[1], vpBox.y + vpBox.height / 2, 3), `crop centre drawn at ${centre}, viewport centre ${vpBox.x + vpBox.width / 2},${vpBox.y + vpBox.height / 2}`);
+  const inside = [];
+  for (let y = 5; y <= 10; y += 1) for (let x = 5; x <= 10; x += 1) inside.push([x, y]);
+  checkVOI(await samplePixels(page, inside), st, 'inside the crop');
+  // Pixels left and right of the crop that are still on the canvas are masked black.
+  const outside = [];
+  for (let y = 4; y <= 11; y++) outside.push([3, y], [12, y]);
+  const samples = await samplePixels(page, outside);
+  let meaningful = 0;
+  for (const s of samples) {
+    const grey = expectedGrey(s.hu, st.voiLower, st.voiUpper, st.invert);
+    if (grey > 20) meaningful++;
+    check(s.rgb[0] === 0 && s.rgb[1] === 0 && s.rgb[2] === 0, `pixel (${s.x},${s.y}) outside the crop is drawn ${s.rgb}, want black`);
+  }
+  check(meaningful >= 3, `only ${meaningful} masked pixels would otherwise be visible: the check proves little`);
+  check(/Cropped/.test(await overlayText(page, 'br')), 'overlay does not say Cropped');
+  await screenshot(page, `cropped-${(await viewerState(page)).renderer}`);
+  await page.click('button[data-tool=WindowLevel]');
+  await page.click('button[data-action=fit]');
+  await page.waitForFunction(() => !window.lightboxViewer.state().cropped, null, { timeout: 5000 });
+  await nextFrames(page);
+  const fit = await viewerState(page);
+  check(near(fit.scale, before.scale, 0.01 * before.scale), `fit scale ${fit.scale}, want ${before.scale}`);
+  const again = await samplePixels(page, outside);
+  check(again.some((s) => s.rgb[0] > 0), 'after fit, the pixels outside the former crop are still black');
+  checkVOI(again, fit, 'after fit');
+  await screenshot(page, `fit-${(await viewerState(page)).renderer}`);
+}
+
 const overlayText = (page, corner) => page.locator(`[data-testid=overlay-${corner}]`).innerText();
 
 // ---- the scenario ----
@@ -732,68 +797,9 @@ async function run(page, context) {
     await screenshot(page, 'angle');
   });
 
-  await step('sharpen raises edge contrast and switches off again', async () => {
-    // The annotations are drawn in SVG above the canvas: they do not count.
-    const tl = await clientOf(page, 0, 0);
-    const br = await clientOf(page, ct.columns - 1, ct.rows - 1);
-    const rect = [tl[0], tl[1], br[0], br[1]];
-    const d0 = await canvasDigest(page);
-    const e0 = await edgeEnergy(page, rect);
-    await page.click('button[data-action=sharpen]');
-    check((await viewerState(page)).sharpen, 'sharpen did not switch on');
-    const d1 = await canvasDigestChanged(page, d0);
-    check(d1.hash !== d0.hash, 'sharpen did not change the canvas');
-    const e1 = await edgeEnergy(page, rect);
-    say(`  edge energy ${e0.toFixed(3)} -> ${e1.toFixed(3)} with sharpen`);
-    check(e1 > e0 * 1.3, `sharpen raised the edge energy only from ${e0} to ${e1}`);
-    check(/Sharpen/.test(await overlayText(page, 'br')), 'overlay does not say Sharpen');
-    await screenshot(page, 'sharpen');
-    await page.click('button[data-action=sharpen]');
-    const d2 = await canvasDigestChanged(page, d1);
-    check(d2.hash === d0.hash, 'switching sharpen off did not restore the image');
-  });
+  await step('sharpen raises edge contrast and switches off again', () => checkSharpen(page, ct));
 
-  await step('crop to a region, then fit to the window', async () => {
-    const before = await viewerState(page);
-    await page.click('button[data-tool=Crop]');
-    // Image pixels 4..11 in both directions: the corners are pixel edges.
-    await drag(page, await clientOf(page, 3.5, 3.5), await clientOf(page, 11.5, 11.5));
-    await page.waitForFunction(() => window.lightboxViewer.state().cropped, null, { timeout: 5000 });
-    await nextFrames(page);
-    const st = await viewerState(page);
-    const vpBox = await page.locator('[data-testid=viewport]').boundingBox();
-    const wantScale = Math.min(vpBox.width, vpBox.height) / 8;
-    say(`  scale ${before.scale.toFixed(2)} -> ${st.scale.toFixed(2)} (want ${wantScale.toFixed(2)})`);
-    check(near(st.scale, wantScale, wantScale * 0.03), `cropped scale ${st.scale}, want ${wantScale}`);
-    const centre = await clientOf(page, 7.5, 7.5);
-    check(near(centre[0], vpBox.x + vpBox.width / 2, 3) && near(centre[1], vpBox.y + vpBox.height / 2, 3), `crop centre drawn at ${centre}, viewport centre ${vpBox.x + vpBox.width / 2},${vpBox.y + vpBox.height / 2}`);
-    const inside = [];
-    for (let y = 5; y <= 10; y += 1) for (let x = 5; x <= 10; x += 1) inside.push([x, y]);
-    checkVOI(await samplePixels(page, inside), st, 'inside the crop');
-    // Pixels left and right of the crop that are still on the canvas are masked black.
-    const outside = [];
-    for (let y = 4; y <= 11; y++) outside.push([3, y], [12, y]);
-    const samples = await samplePixels(page, outside);
-    let meaningful = 0;
-    for (const s of samples) {
-      const grey = expectedGrey(s.hu, st.voiLower, st.voiUpper, st.invert);
-      if (grey > 20) meaningful++;
-      check(s.rgb[0] === 0 && s.rgb[1] === 0 && s.rgb[2] === 0, `pixel (${s.x},${s.y}) outside the crop is drawn ${s.rgb}, want black`);
-    }
-    check(meaningful >= 3, `only ${meaningful} masked pixels would otherwise be visible: the check proves little`);
-    check(/Cropped/.test(await overlayText(page, 'br')), 'overlay does not say Cropped');
-    await screenshot(page, 'cropped');
-    await page.click('button[data-tool=WindowLevel]');
-    await page.click('button[data-action=fit]');
-    await page.waitForFunction(() => !window.lightboxViewer.state().cropped, null, { timeout: 5000 });
-    await nextFrames(page);
-    const fit = await viewerState(page);
-    check(near(fit.scale, before.scale, 0.01 * before.scale), `fit scale ${fit.scale}, want ${before.scale}`);
-    const again = await samplePixels(page, outside);
-    check(again.some((s) => s.rgb[0] > 0), 'after fit, the pixels outside the former crop are still black');
-    checkVOI(again, fit, 'after fit');
-    await screenshot(page, 'fit');
-  });
+  await step('crop to a region, then fit to the window', () => checkCrop(page, ct));
 
   await step('MR auto window from the pixel statistics', async () => {
     const mr = cfg.mrAuto;
@@ -992,6 +998,23 @@ async function run(page, context) {
     v = await vps();
     check(v.length === 1 && v[0].series === ct.series && v[0].index === 2, `back to 1x1: ${JSON.stringify(v.map((x) => [x.series, x.index]))}`);
     check((await page.locator('[data-testid=viewport-2]').count()) === 0, 'the second viewport is still on the page');
+
+    // Cine through a series of single-frame images (not only a multi-frame instance).
+    await page.fill('[data-testid=cine-fps]', '6');
+    await page.locator('[data-testid=cine-fps]').dispatchEvent('change');
+    await page.click('button[data-action=cine]');
+    const shown = await page.evaluate(async (n) => {
+      const sops = new Set();
+      const t0 = performance.now();
+      while (sops.size < n && performance.now() - t0 < 10000) {
+        sops.add(window.lightboxViewer.state().sop);
+        await new Promise((r) => requestAnimationFrame(r));
+      }
+      return sops.size;
+    }, ct.imageCount);
+    await page.click('button[data-action=cine]');
+    check(shown === ct.imageCount, `cine through the series showed ${shown} of its ${ct.imageCount} images`);
+    check((await viewerState(page)).cineFps === 0, 'series cine did not stop');
   });
 
   // The steps above ran on the renderer the viewer picks by itself (the
@@ -1016,6 +1039,10 @@ async function run(page, context) {
     await p3.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     checkVOI(await samplePixels(p3, grid(ct.columns, ct.rows)), s3, 'WebGL, lung preset');
     await measureLength(p3, ct);
+    // The display filters post-process the drawn canvas on this path too.
+    await p3.click('button[data-tool=WindowLevel]');
+    await checkSharpen(p3, ct);
+    await checkCrop(p3, ct);
     await screenshot(p3, 'webgl');
     await p3.goto(`${base}/?renderer=auto`);
     await p3.close();
