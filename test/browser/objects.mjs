@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const cfg = JSON.parse(process.env.LIGHTBOX_OBJECTS ?? '{}');
-for (const k of ['baseURL', 'chromium', 'viewerDir', 'artifacts', 'uploads', 'ct', 'sr', 'png', 'pdf']) {
+for (const k of ['baseURL', 'chromium', 'viewerDir', 'artifacts', 'uploads', 'ct', 'sr', 'png', 'pdf', 'kos']) {
   if (!cfg[k]) {
     console.error(`objects: LIGHTBOX_OBJECTS lacks "${k}"`);
     process.exit(2);
@@ -202,6 +202,28 @@ async function run() {
     check(name === 'Content Sequence', `(0040,A730) named "${name}"`);
     await screenshot('tags-sr-expanded');
     await page.click('button[data-action=close-tags]');
+  });
+
+  await step('key object selection: key images listed and linked', async () => {
+    const k = cfg.kos;
+    await page.goto(`${base}/viewer/studies/${k.study}/series/${k.series}`);
+    await waitFor(() => document.querySelector('[data-testid=object-view]:not([hidden])')?.dataset.kind === 'kos' && document.querySelector('[data-testid=key-images]'));
+    const got = await page.evaluate(() => ({
+      title: document.querySelector('[data-testid=key-images] h2').textContent,
+      text: document.querySelector('[data-testid=key-images]').innerText,
+      sops: [...document.querySelectorAll('[data-testid=key-images] li')].map((li) => li.dataset.sop),
+    }));
+    check(got.title.includes(k.title) && got.text.includes(k.description), `KOS "${got.title}": ${got.text}`);
+    check(JSON.stringify(got.sops) === JSON.stringify(k.sops), `key images ${got.sops}, want ${k.sops}`);
+    await screenshot('key-images');
+    // Following the second link shows that image in the viewer.
+    await page.click(`[data-testid=key-images] li[data-sop="${k.sops[1]}"] a`);
+    await waitFor((sop) => window.lightboxViewer?.ready?.() === true && window.lightboxViewer.state().sop === sop, k.sops[1], 60000);
+    await waitFor(() => document.querySelector('[data-testid=object-view]').hidden);
+    const st = await page.evaluate(() => window.lightboxViewer.state());
+    check(st.series === k.imageSeries, `key image opened in series ${st.series}`);
+    await page.waitForURL((u) => u.pathname.endsWith(`/instances/${k.sops[1]}`), { timeout: 10000 });
+    await screenshot('key-image-opened');
   });
 
   await step('attach a PNG scan to the CT study: new SC series shown as an image', async () => {

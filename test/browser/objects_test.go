@@ -84,7 +84,64 @@ type objectsConfig struct {
 		Study string `json:"study"`
 		Size  int    `json:"size"`
 	} `json:"corpusPDF"`
+	// KOS is a Key Object Selection (written with pydicom) flagging two
+	// images of the CT series.
+	KOS struct {
+		Study     string   `json:"study"`
+		Series    string   `json:"series"`
+		ImageSer  string   `json:"imageSeries"`
+		SOPs      []string `json:"sops"`
+		Title     string   `json:"title"`
+		Described string   `json:"description"`
+	} `json:"kos"`
 }
+
+// kosScript writes a Key Object Selection Document (PS3.3 A.35.4, TID
+// 2010) for CT images: argv = template CT file, output, series UID,
+// referenced SOP Instance UIDs.
+const kosScript = `
+import sys, datetime, pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+ct = pydicom.dcmread(sys.argv[1], stop_before_pixels=True)
+out, series_uid, sops = sys.argv[2], sys.argv[3], sys.argv[4:]
+def code(v, s, m):
+    c = Dataset(); c.CodeValue = v; c.CodingSchemeDesignator = s; c.CodeMeaning = m; return c
+def ref(sop):
+    r = Dataset(); r.ReferencedSOPClassUID = ct.SOPClassUID; r.ReferencedSOPInstanceUID = sop; return r
+ds = Dataset()
+ds.SpecificCharacterSet = "ISO_IR 100"
+ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.59"
+ds.SOPInstanceUID = generate_uid()
+for k in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID", "StudyDate", "StudyTime",
+          "ReferringPhysicianName", "StudyID", "AccessionNumber"):
+    setattr(ds, k, ct.get(k, ""))
+ds.Modality = "KO"; ds.SeriesInstanceUID = series_uid; ds.SeriesNumber = 99; ds.InstanceNumber = 1
+ds.Manufacturer = "pydicom"
+ds.ReferencedPerformedProcedureStepSequence = []
+now = datetime.datetime.now()
+ds.ContentDate = now.strftime("%Y%m%d"); ds.ContentTime = now.strftime("%H%M%S")
+ds.ValueType = "CONTAINER"; ds.ContinuityOfContent = "SEPARATE"
+ds.ConceptNameCodeSequence = [code("113000", "DCM", "Of Interest")]
+t = Dataset(); t.MappingResource = "DCMR"; t.TemplateIdentifier = "2010"
+ds.ContentTemplateSequence = [t]
+se = Dataset(); se.SeriesInstanceUID = ct.SeriesInstanceUID; se.ReferencedSOPSequence = [ref(s) for s in sops]
+st = Dataset(); st.StudyInstanceUID = ct.StudyInstanceUID; st.ReferencedSeriesSequence = [se]
+ds.CurrentRequestedProcedureEvidenceSequence = [st]
+text = Dataset(); text.RelationshipType = "CONTAINS"; text.ValueType = "TEXT"
+text.ConceptNameCodeSequence = [code("113012", "DCM", "Key Object Description")]; text.TextValue = "Two slices worth a look"
+items = [text]
+for s in sops:
+    im = Dataset(); im.RelationshipType = "CONTAINS"; im.ValueType = "IMAGE"; im.ReferencedSOPSequence = [ref(s)]
+    items.append(im)
+ds.ContentSequence = items
+ds.file_meta = FileMetaDataset()
+ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+ds.is_little_endian = True; ds.is_implicit_VR = False
+pydicom.dcmwrite(out, ds, write_like_original=False)
+`
 
 // TestViewerObjects drives the viewer through the non-image objects, the
 // tag browser, print, import by drag and drop and attaching a scan and a
@@ -100,7 +157,27 @@ func TestViewerObjects(t *testing.T) {
 	py := testenv.PythonWithPydicom(t)
 	tmp := t.TempDir()
 
-	srv := startObjectsServer(t, corpus)
+	// The Key Object Selection, written with pydicom, checked by dciodvfy.
+	ctDir := filepath.Join(corpus, "series", "pydicom-ge-ct-2series")
+	var ctFile string
+	for _, rel := range corpusFiles(t, corpus, []string{"series/pydicom-ge-ct-2series"}) {
+		if a := pyAttrs(t, py, filepath.Join(corpus, rel), "SOPInstanceUID"); a["SOPInstanceUID"] == geCT.Instances[0] {
+			ctFile = filepath.Join(corpus, rel)
+		}
+	}
+	if ctFile == "" {
+		t.Fatalf("no file of %s in %s", geCT.Instances[0], ctDir)
+	}
+	kosPath := filepath.Join(tmp, "kos.dcm")
+	kosSeries := "2.25.318114061916297245238412339811627263001"
+	if out, err := exec.Command(py, "-c", kosScript, ctFile, kosPath, kosSeries, geCT.Instances[1], geCT.Instances[3]).CombinedOutput(); err != nil {
+		t.Fatalf("pydicom KOS: %v\n%s", err, out)
+	}
+	if out, _ := exec.Command(testenv.RequireTool(t, "dciodvfy"), kosPath).CombinedOutput(); bytes.Contains(out, []byte("Error")) {
+		t.Fatalf("dciodvfy on the test's KOS:\n%s", out)
+	}
+
+	srv := startObjectsServer(t, corpus, kosPath)
 	cfg := objectsConfig{BaseURL: srv.URL, Chromium: chromium, ViewerDir: viewerDir,
 		Artifacts: filepath.Join(root, "build", "test-artifacts", "browser-objects")}
 	if err := os.RemoveAll(cfg.Artifacts); err != nil {
@@ -151,6 +228,10 @@ func TestViewerObjects(t *testing.T) {
 	cfg.PDF.Path, cfg.PDF.Size = filepath.Join(tmp, "referral.pdf"), len(pdf)
 	os.WriteFile(cfg.PDF.Path, pdf, 0o644)
 	cfg.CorpusPDF.Study, cfg.CorpusPDF.Size = f.Dataset.String(dicom.TagStudyInstanceUID), len(f.Dataset.Get(dicom.NewTag(0x0042, 0x0011)).Value)
+
+	cfg.KOS.Study, cfg.KOS.Series, cfg.KOS.ImageSer = geCT.Study, kosSeries, geCT.Series
+	cfg.KOS.SOPs = []string{geCT.Instances[1], geCT.Instances[3]}
+	cfg.KOS.Title, cfg.KOS.Described = "Of Interest", "Two slices worth a look"
 
 	js, _ := json.Marshal(cfg)
 	runNode(t, node, filepath.Join(root, "test", "browser", "objects.mjs"), "LIGHTBOX_OBJECTS="+string(js), cfg.Artifacts)
@@ -240,8 +321,9 @@ json.dump(out, sys.stdout)
 }
 
 // startObjectsServer serves the viewer, DICOMweb and the REST API (for the
-// capture endpoint) over a fresh archive loaded with objectsCorpus.
-func startObjectsServer(t *testing.T, corpus string) *httptest.Server {
+// capture endpoint) over a fresh archive loaded with objectsCorpus and
+// the extra files (absolute paths).
+func startObjectsServer(t *testing.T, corpus string, extra ...string) *httptest.Server {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -263,8 +345,12 @@ func startObjectsServer(t *testing.T, corpus string) *httptest.Server {
 			files = append(files, corpusFiles(t, corpus, []string{rel})...)
 		}
 	}
+	files = append(files, extra...)
 	for _, rel := range files {
-		data, err := os.ReadFile(filepath.Join(corpus, rel))
+		if !filepath.IsAbs(rel) {
+			rel = filepath.Join(corpus, rel)
+		}
+		data, err := os.ReadFile(rel)
 		if err != nil {
 			t.Fatal(err)
 		}
