@@ -112,3 +112,18 @@ func BenchmarkInsert(b *testing.B) {
 		return ix
 	}, 50)
 }
+
+// BenchmarkInsertConfigured is BenchmarkInsert with one configured
+// attribute (SERIES-level ProtocolName from each header): the cost of
+// extracting and storing configured values at insert.
+func BenchmarkInsertConfigured(b *testing.B) {
+	indextest.RunInsertBenchmarks(b, func(b *testing.B) index.Index {
+		ix, err := Open(context.Background(), filepath.Join(b.TempDir(), "index.db"),
+			Options{QueryAttributes: indextest.BenchAttributes(b)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { ix.Close() })
+		return ix
+	}, 50)
+}
