@@ -202,10 +202,27 @@ type Instance struct {
 // MediaTypes lists the content types Build accepts.
 var MediaTypes = []string{"image/jpeg", "image/png", "image/tiff", "application/pdf"}
 
+// Supported reports whether Build accepts the media type (a Content-Type
+// header value; parameters are ignored).
+func Supported(mediaType string) bool {
+	switch normalType(mediaType) {
+	case "application/pdf", "image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/tiff":
+		return true
+	}
+	return false
+}
+
+func normalType(mediaType string) string {
+	return strings.ToLower(strings.TrimSpace(strings.SplitN(mediaType, ";", 2)[0]))
+}
+
 // Build wraps content of the media type (as in a Content-Type header) as a
 // DICOM instance filed under subj. Errors about the input wrap ErrInvalid.
 func Build(content []byte, mediaType string, subj Subject, opts Options) (*Instance, error) {
-	mt := strings.ToLower(strings.TrimSpace(strings.SplitN(mediaType, ";", 2)[0]))
+	mt := normalType(mediaType)
+	if !Supported(mt) {
+		return nil, invalid("unsupported content type %q (want one of %s)", mediaType, strings.Join(MediaTypes, ", "))
+	}
 	if err := subj.Validate(); err != nil {
 		return nil, err
 	}
@@ -225,13 +242,10 @@ func Build(content []byte, mediaType string, subj Subject, opts Options) (*Insta
 		return nil, invalid("empty %s body", mt)
 	}
 	b := newBuilder(subj, opts)
-	switch mt {
-	case "application/pdf":
+	if mt == "application/pdf" {
 		return b.pdf(content)
-	case "image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/tiff":
-		return b.image(content, mt)
 	}
-	return nil, invalid("unsupported content type %q (want one of %s)", mediaType, strings.Join(MediaTypes, ", "))
+	return b.image(content, mt)
 }
 
 // NewUID returns a fresh UID under UIDRoot: 2.25 and a random UUID as a
@@ -505,13 +519,7 @@ func (b *builder) native(img image.Image) (*Instance, error) {
 		}
 	default:
 		b.scImage(h, w, 3, 8, "RGB")
-		rgba := image.NewRGBA(image.Rect(0, 0, w, h))
-		draw.Draw(rgba, rgba.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-		draw.Draw(rgba, rgba.Bounds(), img, r.Min, draw.Over)
-		px = make([]byte, 0, 3*w*h+1)
-		for i := 0; i < len(rgba.Pix); i += 4 {
-			px = append(px, rgba.Pix[i], rgba.Pix[i+1], rgba.Pix[i+2])
-		}
+		px = rgbOnWhite(img)
 	}
 	if len(px)%2 == 1 {
 		px = append(px, 0)
@@ -522,4 +530,41 @@ func (b *builder) native(img image.Image) (*Instance, error) {
 	}
 	b.ds.Set(&dicom.Element{Tag: dicom.TagPixelData, VR: vr, Value: px})
 	return b.finish(study, series, sop, SecondaryCaptureImageStorage, ExplicitVRLittleEndian)
+}
+
+// rgbOnWhite returns the 8-bit RGB samples of img, row by row, with
+// transparency composited onto white. The common decoder outputs (NRGBA
+// from PNG, RGBA from TIFF) take a direct path.
+func rgbOnWhite(img image.Image) []byte {
+	r := img.Bounds()
+	w, h := r.Dx(), r.Dy()
+	px := make([]byte, 0, 3*w*h+1)
+	switch m := img.(type) {
+	case *image.NRGBA:
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			row := m.Pix[m.PixOffset(r.Min.X, y) : m.PixOffset(r.Min.X, y)+4*w]
+			for i := 0; i < len(row); i += 4 {
+				a := uint32(row[i+3])
+				for c := 0; c < 3; c++ {
+					px = append(px, uint8((uint32(row[i+c])*a+255*(255-a)+127)/255))
+				}
+			}
+		}
+	case *image.RGBA:
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			row := m.Pix[m.PixOffset(r.Min.X, y) : m.PixOffset(r.Min.X, y)+4*w]
+			for i := 0; i < len(row); i += 4 {
+				white := 255 - row[i+3] // premultiplied: add the white showing through
+				px = append(px, row[i]+white, row[i+1]+white, row[i+2]+white)
+			}
+		}
+	default:
+		rgba := image.NewRGBA(image.Rect(0, 0, w, h))
+		draw.Draw(rgba, rgba.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+		draw.Draw(rgba, rgba.Bounds(), img, r.Min, draw.Over)
+		for i := 0; i < len(rgba.Pix); i += 4 {
+			px = append(px, rgba.Pix[i], rgba.Pix[i+1], rgba.Pix[i+2])
+		}
+	}
+	return px
 }

@@ -364,3 +364,42 @@ func FuzzBuild(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBaselineJPEG checks the marker walk alone: it never panics or reads
+// out of bounds, and what it accepts the decoder reads with the same size.
+func FuzzBaselineJPEG(f *testing.F) {
+	f.Add(encodeJPEG(f, testImage(5, 3)))
+	f.Add(encodeJPEG(f, image.NewGray(image.Rect(0, 0, 2, 9))))
+	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x02})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fr, ok := baselineJPEG(b)
+		if !ok {
+			return
+		}
+		if fr.width < 0 || fr.height <= 0 || (fr.components != 1 && fr.components != 3) {
+			t.Fatalf("accepted frame %+v", fr)
+		}
+	})
+}
+
+// BenchmarkBuild measures wrapping a 2048x1536 scan: a baseline JPEG kept
+// as is, and a PNG decoded to native RGB.
+func BenchmarkBuild(b *testing.B) {
+	img := testImage(2048, 1536)
+	for _, c := range []struct {
+		name, mt string
+		data     []byte
+	}{
+		{"jpeg-kept", "image/jpeg", encodeJPEG(b, img)},
+		{"png-native", "image/png", encodePNG(b, img)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.data)))
+			for b.Loop() {
+				if _, err := Build(c.data, c.mt, testSubject, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -164,7 +164,8 @@ async function uploadFile(file: File, onBytes: (sent: number) => void): Promise<
     const code = Number(failed[0]['00081197']?.Value?.[0] ?? 0);
     const why = REASONS[code] ?? `failure 0x${code.toString(16)}`;
     if (code === 0x0111) return { name: file.name, outcome: 'duplicate', detail: why };
-    const msg = res.warning.replace(/^299 \S+ "|"$/g, '');
+    // Warning: 299 lightbox "<SOP Instance UID>: <message>" (no UID when unreadable).
+    const msg = res.warning.replace(/^299 \S+ "|"$/g, '').replace(/^[\d.]*:\s*/, '');
     return { name: file.name, outcome: 'failed', detail: msg ? `${why}: ${msg}` : why };
   }
   let msg = `${res.status}`;
