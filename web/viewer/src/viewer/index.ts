@@ -13,7 +13,7 @@ import { type Route, viewerURL, lastSearch } from '../router';
 import { ensureCornerstone, applyRendererChoice, renderer } from './cornerstone';
 import { CT_PRESETS, fromRange } from './presets';
 import { StackTools, PRIMARY_TOOLS, actions, flips, type PrimaryTool } from './tools';
-import { measurements, renderMeasurements } from './measurements';
+import { measurements, renderMeasurements, calibrateUnits } from './measurements';
 import { ThumbnailQueue, fillThumbnail } from './thumbnails';
 import { Pane, slicePosition, errorText } from './pane';
 import { cropFromCanvas, fitCrop } from './filters';
@@ -328,7 +328,10 @@ export async function mountViewer(
   // image shows the final value (the list already does).
   let redrawQueued = false;
   on(eventTarget, ToolEnums.Events.ANNOTATION_MODIFIED, ((ev: CustomEvent) => {
-    if ((ev.detail as { changeType?: string }).changeType !== ToolEnums.ChangeTypes.StatsUpdated || redrawQueued) return;
+    const d = ev.detail as { changeType?: string; annotation?: Parameters<typeof calibrateUnits>[0] };
+    if (d.changeType !== ToolEnums.ChangeTypes.StatsUpdated) return;
+    if (d.annotation) calibrateUnits(d.annotation);
+    if (redrawQueued) return;
     redrawQueued = true;
     requestAnimationFrame(() => {
       redrawQueued = false;

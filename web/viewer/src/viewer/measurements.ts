@@ -2,6 +2,7 @@
 // angles, rectangle and ellipse ROIs with their statistics, text
 // annotations) with its value, the image it was drawn on, and a button to
 // remove it.
+import { metaData } from '@cornerstonejs/core';
 import { annotation } from '@cornerstonejs/tools';
 import { h, clear } from '../dom';
 
@@ -90,6 +91,24 @@ export function measurements(): Measurement[] {
     out.push(m);
   }
   return out;
+}
+
+/**
+ * calibrateUnits drops the "HU" Cornerstone gives every CT ROI when the
+ * image has no Rescale Intercept/Slope: its stored values are then not
+ * Hounsfield units. Call it when an ROI's statistics change (before the
+ * redraw, so that the label on the image agrees with the list).
+ */
+export function calibrateUnits(a: { metadata?: { toolName?: string; referencedImageId?: string }; data?: { cachedStats?: unknown } }): void {
+  const tool = a.metadata?.toolName;
+  if (tool !== 'RectangleROI' && tool !== 'EllipticalROI') return;
+  const imageId = a.metadata?.referencedImageId;
+  if (!imageId) return;
+  const lut = metaData.get('modalityLutModule', imageId) as { rescaleIntercept?: number; rescaleSlope?: number } | undefined;
+  if (typeof lut?.rescaleIntercept === 'number' && typeof lut?.rescaleSlope === 'number') return;
+  for (const s of Object.values((a.data?.cachedStats ?? {}) as Record<string, { modalityUnit?: string }>)) {
+    if (s?.modalityUnit === 'HU') s.modalityUnit = '';
+  }
 }
 
 const fmt = (x: number | undefined, digits = 2) => (x === undefined ? '…' : x.toFixed(digits));
