@@ -32,6 +32,7 @@ package isolate
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -110,9 +111,20 @@ func readBytes32(r *bufio.Reader, limit int64) ([]byte, error) {
 	if int64(n) > limit {
 		return nil, fmt.Errorf("isolate: field of %d bytes, at most %d expected", n, limit)
 	}
-	b := make([]byte, n)
-	_, err := io.ReadFull(r, b)
-	return b, err
+	if n <= 1<<20 {
+		b := make([]byte, n)
+		_, err := io.ReadFull(r, b)
+		return b, err
+	}
+	// A large claim is believed only as far as bytes arrive.
+	var buf bytes.Buffer
+	if _, err := io.CopyN(&buf, r, int64(n)); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func readMagic(r *bufio.Reader) error {

@@ -207,22 +207,28 @@ func (w *worker) roundTrip(ts string, src []byte, in codec.PixelInfo, frameSize 
 	if err := w.w.Flush(); err != nil {
 		return codec.PixelInfo{}, 0, nil, err
 	}
-	if err := readMagic(w.r); err != nil {
+	return readResponse(w.r, frameSize)
+}
+
+// readResponse reads one response: the decoded frame's description and
+// samples (at most frameSize bytes), or a status and message.
+func readResponse(r *bufio.Reader, frameSize int64) (codec.PixelInfo, byte, []byte, error) {
+	if err := readMagic(r); err != nil {
 		return codec.PixelInfo{}, 0, nil, err
 	}
-	status, err := w.r.ReadByte()
+	status, err := r.ReadByte()
 	if err != nil {
 		return codec.PixelInfo{}, 0, nil, err
 	}
 	if status != statusOK {
-		msg, err := readBytes32(w.r, 64<<10)
+		msg, err := readBytes32(r, 64<<10)
 		return codec.PixelInfo{}, status, msg, err
 	}
-	out, err := readInfo(w.r)
+	out, err := readInfo(r)
 	if err != nil {
 		return codec.PixelInfo{}, 0, nil, err
 	}
-	b, err := readBytes32(w.r, frameSize)
+	b, err := readBytes32(r, frameSize)
 	return out, status, b, err
 }
 

@@ -59,8 +59,10 @@ type CompressOptions struct {
 	TransferSyntax string
 	// KeepOriginal keeps the received bytes of compressed instances.
 	KeepOriginal bool
-	// MaxBytes is the largest instance compressed (it is held in memory
-	// while being encoded); 0 means 512 MiB.
+	// MaxBytes is the largest instance compressed: it is held in memory
+	// while being encoded, by every Store call at once, so the default is
+	// modest; 0 means 64 MiB (a 2D mammogram or a 500-slice enhanced CT
+	// fits; larger instances are stored as received).
 	MaxBytes int64
 }
 
@@ -68,7 +70,7 @@ func (c CompressOptions) enabled() bool { return c.TransferSyntax != "" }
 
 func (c CompressOptions) maxBytes() int64 {
 	if c.MaxBytes <= 0 {
-		return 512 << 20
+		return 64 << 20
 	}
 	return c.MaxBytes
 }
