@@ -61,8 +61,8 @@ type CompressOptions struct {
 	KeepOriginal bool
 	// MaxBytes is the largest instance compressed: it is held in memory
 	// while being encoded, by every Store call at once, so the default is
-	// modest; 0 means 64 MiB (a 2D mammogram or a 500-slice enhanced CT
-	// fits; larger instances are stored as received).
+	// modest; 0 means 64 MiB (a 2D mammogram or a 120-slice 512² enhanced
+	// CT fits; larger instances are stored as received).
 	MaxBytes int64
 }
 
