@@ -279,6 +279,50 @@ func TestMetadataFromIndex(t *testing.T) {
 	if old == 0 {
 		t.Fatal("no legacy row exercised")
 	}
+
+	// A study mixing both kinds of rows: every other one legacy. The
+	// response keeps the index's order and matches the blobs.
+	big := ""
+	for study, n := range studies {
+		if n > studies[big] {
+			big = study
+		}
+	}
+	match := []index.Match{{Key: index.StudyInstanceUID, Value: big}}
+	rows, err := fx.arch.Index().Find(ctx, index.Query{Level: index.InstanceLevel, IncludeHeader: true, Matches: match})
+	if err != nil || len(rows) < 3 {
+		t.Fatalf("study %s: %d rows, %v", big, len(rows), err)
+	}
+	for i := range rows {
+		if i%2 == 1 && archive.HeaderComplete(rows[i].Header) {
+			rows[i].Header = bytes.TrimSuffix(rows[i].Header, []byte("\n"))
+			if _, err := fx.arch.Index().Replace(ctx, rows[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rows, err = fx.arch.Index().Find(ctx, index.Query{Level: index.InstanceLevel, IncludeHeader: true, Matches: match})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := cs.opens.Load()
+	var arr []json.RawMessage
+	b := body(t, fx.get("/studies/"+big+"/metadata", "Accept: application/dicom+json"), http.StatusOK)
+	if err := json.Unmarshal(b, &arr); err != nil || len(arr) != len(rows) {
+		t.Fatalf("mixed study %s: %d metadata objects (%v), want %d", big, len(arr), err, len(rows))
+	}
+	legacy := 0
+	for i := range rows {
+		if !archive.HeaderComplete(rows[i].Header) {
+			legacy++
+		}
+	}
+	if opened := cs.opens.Load() - before; opened != int64(legacy) || legacy == 0 {
+		t.Errorf("mixed study: %d blobs opened for %d legacy rows", opened, legacy)
+	}
+	for i := range rows {
+		compareMetadata(t, fmt.Sprintf("mixed study, instance %d", i), arr[i], blobMetadata(t, fx, &rows[i]))
+	}
 }
 
 // TestQIDOIncludeAllHidesStoredBulkURIs checks that searches do not show
