@@ -168,6 +168,28 @@ async function run() {
     await screenshot('import-duplicate');
   });
 
+  await step('new study from a scan for a new patient', async () => {
+    await page.click('button[data-action=new-study]');
+    await page.fill('[data-testid=new-patientID]', 'SCAN-NEW-1');
+    await page.fill('[data-testid=new-patientName]', 'Scan^Paula');
+    await page.fill('[data-testid=new-birthDate]', '1971-02-03');
+    await page.selectOption('[data-testid=new-sex]', 'F');
+    await page.fill('[data-testid=new-studyDescription]', 'Outside films');
+    await page.setInputFiles('[data-testid=new-file]', cfg.png.path);
+    await page.click('[data-testid=new-submit]');
+    await waitFor(() => ['stored', 'failed'].includes(document.querySelector('[data-testid=new-study-form]')?.dataset.state));
+    const study = await page.evaluate(() => document.querySelector('[data-testid=new-study-form]').dataset.study);
+    check(study, `new study not stored: ${await page.textContent('[data-testid=new-status]')}`);
+    await page.waitForURL((u) => u.pathname.startsWith(`/viewer/studies/${study}/series/`), { timeout: 30000 });
+    await waitFor(() => window.lightboxViewer?.ready?.() === true, null, 60000);
+    const info = await page.textContent('[data-testid=study-info]');
+    const size = await page.evaluate(() => window.lightboxViewer.imageSize());
+    say(`  study info: ${info}`);
+    check(info.includes('SCAN-NEW-1') && info.includes('Scan, Paula') && info.includes('1971-02-03') && info.includes('Outside films'), `study info ${info}`);
+    check(size && size[0] === cfg.png.width && size[1] === cfg.png.height, `new study image ${size}`);
+    await screenshot('new-study');
+  });
+
   await step('open the SR: readable text with the measurement', async () => {
     const sr = cfg.sr;
     await page.goto(`${base}/viewer/studies/${sr.study}`);

@@ -3,9 +3,12 @@
 // request, a few at a time, with an XHR upload progress bar over all the
 // bytes and a result per file: stored, duplicate (the SOP Instance UID was
 // already in the archive, found with QIDO-RS before sending) or failed with
-// the reason from the STOW-RS response.
+// the reason from the STOW-RS response. A scan or PDF for a patient without
+// a study opens a new study through the capture API (objects/attach.ts).
 import { dicomwebRoot, qido } from './dicomweb';
 import { h, clear } from './dom';
+import { newStudyForm } from './objects/attach';
+import { viewerURL } from './router';
 
 /** Outcome of one file. */
 export type Outcome = 'stored' | 'duplicate' | 'failed';
@@ -197,11 +200,27 @@ export function mountUploader(onDone: () => void): { el: HTMLElement; destroy():
     h('button', { type: 'button', class: 'link', onclick: () => files.click() }, 'choose files'),
     ' / ',
     h('button', { type: 'button', class: 'link', onclick: () => folder.click() }, 'a folder'),
+    ' · ',
+    h('button', { type: 'button', class: 'link', 'data-action': 'new-study', onclick: () => openNewStudy() }, 'new study from a scan or PDF…'),
     files,
     folder,
     h('div', { class: 'upload-status' }, progress, summary),
     results,
   );
+  let dialog: HTMLElement | undefined;
+  const closeNewStudy = () => {
+    dialog?.remove();
+    dialog = undefined;
+  };
+  const openNewStudy = () => {
+    closeNewStudy();
+    dialog = h(
+      'div',
+      { class: 'modal', 'data-testid': 'new-study-dialog' },
+      newStudyForm((r) => window.setTimeout(() => window.location.assign(viewerURL(r.studyInstanceUID, r.seriesInstanceUID)), 300), closeNewStudy),
+    );
+    document.body.append(dialog);
+  };
   let busy = Promise.resolve();
   let destroyed = false;
 
@@ -269,6 +288,7 @@ export function mountUploader(onDone: () => void): { el: HTMLElement; destroy():
     el: zone,
     destroy: () => {
       destroyed = true;
+      closeNewStudy();
     },
   };
 }
