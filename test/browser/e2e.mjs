@@ -827,6 +827,12 @@ async function run(page, context) {
     await page.selectOption('[data-testid=wl-preset]', 'auto');
     st = await viewerState(page);
     check(near(st.voiLower, want.lower, 1e-6) && near(st.voiUpper, want.upper, 1e-6), `MR auto preset VOI ${st.voiLower}..${st.voiUpper}`);
+    // And the toolbar button does the same.
+    await page.selectOption('[data-testid=wl-preset]', 'brain');
+    check((await viewerState(page)).window === 80, 'brain preset did not apply');
+    await page.click('button[data-action=auto-wl]');
+    st = await viewerState(page);
+    check(near(st.voiLower, want.lower, 1e-6) && near(st.voiUpper, want.upper, 1e-6), `MR auto button VOI ${st.voiLower}..${st.voiUpper}`);
     await screenshot(page, 'mr-auto');
   });
 

@@ -402,9 +402,13 @@ export async function mountViewer(
     h('button', { type: 'button', title, 'data-action': action, onclick: () => active.stack.length && fn(active) }, label);
   const sharpenButton = act('Sharpen', 'Sharpen filter on/off (S)', 'sharpen', toggleSharpen);
   sharpenButton.setAttribute('aria-pressed', 'false');
+  const autoButton = act('MR auto', 'Window from the pixel statistics, 1st to 99th percentile (A); MR images without a window get it on load', 'auto-wl', (p) => {
+    p.applyAutoWindow();
+  });
   toolbar.append(
     h('span', { class: 'sep' }),
     presetSelect,
+    autoButton,
     h('span', { class: 'sep' }),
     act('Rotate', 'Rotate 90° clockwise (R)', 'rotate', (p) => actions.rotate90(p.vp())),
     act('Flip H', 'Flip horizontally (H)', 'flip-h', (p) => actions.flipH(p.vp())),
