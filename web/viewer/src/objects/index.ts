@@ -189,6 +189,9 @@ export function mountViewerExtras(root: HTMLElement, first: ViewerRoute): Viewer
     }
   };
   const openTags = () => {
+    // Below the viewer's top bar, whose height follows its wrapped toolbar.
+    const bar = root.querySelector('.topbar');
+    if (bar) tags.el.style.top = `${Math.round(bar.getBoundingClientRect().bottom)}px`;
     tags.el.hidden = false;
     tagsButton.setAttribute('aria-pressed', 'true');
     void refreshTags();
