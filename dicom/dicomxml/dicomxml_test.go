@@ -133,7 +133,7 @@ func TestDecodeForms(t *testing.T) {
 	doc := `<?xml version="1.0"?>
 <NativeDicomModel xmlns="http://dicom.nema.org/PS3.19/models/NativeDICOM">
  <DicomAttribute keyword="PatientID"><Value>ID 1</Value></DicomAttribute>
- <DicomAttribute tag="00290010" vr="LO"><Value number="1">OTHER</Value></DicomAttribute>
+ <DicomAttribute tag="00290010" vr="LO" privateCreator="OTHER"><Value number="1">OTHER</Value></DicomAttribute>
  <DicomAttribute tag="00291001" vr="LO" privateCreator="ACME"><Value number="1">x</Value></DicomAttribute>
  <DicomAttribute tag="00290000" vr="US" privateCreator="ACME"><Value number="1">7</Value></DicomAttribute>
  <DicomAttribute tag="7FE00010" vr="OW"><BulkData uuid="1234"/></DicomAttribute>
@@ -145,6 +145,9 @@ func TestDecodeForms(t *testing.T) {
 	}
 	if got := ds.String(dicom.TagPatientID); got != "ID 1" {
 		t.Errorf("PatientID %q", got)
+	}
+	if ds.String(0x00290010) != "OTHER" || ds.Get(0x00291010) != nil {
+		t.Errorf("a Private Creator naming itself was moved")
 	}
 	if got := ds.String(0x00291101); got != "x" || ds.String(0x00290011) != "ACME" {
 		t.Errorf("private element not moved to a block of its own: %q / %q", got, ds.String(0x00290011))

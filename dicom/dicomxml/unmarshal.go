@@ -169,7 +169,7 @@ func fromAttrs(attrs []xmlAttr, uris map[*dicom.Element]string, nonASCII *bool) 
 			}
 		}
 		e.Length = uint32(len(e.Value))
-		if el := tag.Element(); a.PrivateCreator != "" && tag.IsPrivate() && (el < 0x100 || el >= 0x1000) {
+		if el := tag.Element(); a.PrivateCreator != "" && tag.IsPrivate() && (el < 0x100 || el >= 0x1000) && !isOwnCreator(tag, e, a.PrivateCreator) {
 			// gggg00ee (PS3.19; gggg0000 is element 00 of the block, not a
 			// group length) or a full private tag
 			privates = append(privates, privateEl{e, a.PrivateCreator})
@@ -227,6 +227,12 @@ func tagAndVR(a *xmlAttr) (dicom.Tag, dicom.VR, error) {
 		return 0, 0, fmt.Errorf("dicomxml: %s is an item or delimitation tag", tag)
 	}
 	return tag, vr, nil
+}
+
+// isOwnCreator reports a Private Creator element that names itself in
+// privateCreator (some encoders do): it stays where it is.
+func isOwnCreator(tag dicom.Tag, e *dicom.Element, creator string) bool {
+	return tag.IsPrivateCreator() && strings.TrimRight(string(e.Value), " \x00") == strings.TrimRight(creator, " ")
 }
 
 // placePrivate sets a private element into the block its creator reserves.
