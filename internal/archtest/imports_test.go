@@ -33,7 +33,9 @@ var rules = []struct {
 	{"internal/archive", []string{"dicom", "codec", "internal/blob", "internal/index", "internal/archive"}},
 	{"internal/dimsesvc", []string{"dicom", "codec", "imaging", "ul", "dimse", "internal/archive", "internal/index", "internal/blob", "internal/config", "internal/dimsesvc"}},
 	{"internal/dicomweb", []string{"dicom", "codec", "imaging", "internal/archive", "internal/index", "internal/blob", "internal/dicomweb"}},
-	{"internal/api", []string{"dicom", "internal/archive", "internal/index", "internal/blob", "internal/version", "internal/api"}},
+	// Wrapping scans and PDFs as DICOM builds bytes only; the caller stores them.
+	{"internal/capture", []string{"dicom", "internal/capture"}},
+	{"internal/api", []string{"dicom", "internal/archive", "internal/index", "internal/blob", "internal/version", "internal/capture", "internal/api"}},
 	{"internal/webui", []string{"internal/webui"}},
 	{"internal/config", nil},
 	{"internal/server", []string{"dicom", "codec", "imaging", "ul", "dimse", "internal/"}},
@@ -120,6 +122,8 @@ func TestRules(t *testing.T) {
 		{"ul", "dimse", false},
 		{"internal/server", "internal/archive", true},
 		{"cmd/lightbox", "internal/archive", false},
+		{"internal/capture", "internal/archive", false},
+		{"internal/api", "internal/capture", true},
 	} {
 		if got, _ := allowed(tc.pkg, tc.imp); got != tc.want {
 			t.Errorf("allowed(%s imports %s) = %v, want %v", tc.pkg, tc.imp, got, tc.want)
