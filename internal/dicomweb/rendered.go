@@ -129,7 +129,9 @@ func negotiateRendered(accept string) (string, error) {
 
 // rendered serves /rendered and /thumbnail (PS3.18 10.4, 10.5) at
 // instance and frame level, and /thumbnail of a series or study (the
-// middle image of the first series with images).
+// middle image of the first series with images). /rendered of several
+// frames, of a series or of a study is a multipart of rendered images
+// (sendRenderedParts).
 func (s *Service) rendered(w http.ResponseWriter, r *http.Request) error {
 	thumb := strings.HasSuffix(r.URL.Path, "/thumbnail")
 	t, err := targetOf(r)
