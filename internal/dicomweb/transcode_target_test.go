@@ -411,6 +411,20 @@ func TestTranscodedInstanceValidates(t *testing.T) {
 					compareFrames(t, want, got, info, 0)
 				}
 			}
+			// pydicom's own RLE decoder must agree too.
+			if tc.ts == dicom.RLELossless {
+				py := testenv.RequireTool(t, "/usr/bin/python3")
+				out, err := exec.Command(py, "-c", `import sys, hashlib, pydicom
+ds = pydicom.dcmread(sys.argv[1])
+print(hashlib.sha256(ds.pixel_array.tobytes()).hexdigest())`, file).CombinedOutput()
+				if err != nil {
+					t.Fatalf("pydicom: %v\n%s", err, out)
+				}
+				want, _ := sourcePixels(t, cf.f, cf.data)
+				if got := strings.TrimSpace(string(out)); got != hexSum(bytes.Join(want, nil)) {
+					t.Errorf("pydicom decodes other pixels (sha256 %s)", got)
+				}
+			}
 			errs, orig := ioderrs(file), ioderrs(corpus(t, tc.file))
 			if len(errs) > len(orig) {
 				t.Errorf("dciodvfy: %d errors, %d in the stored instance:\n%s", len(errs), len(orig), strings.Join(errs, "\n"))
