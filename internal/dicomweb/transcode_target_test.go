@@ -505,3 +505,30 @@ func TestTranscodeFallback(t *testing.T) {
 		t.Errorf("HEAD: %d bytes, Content-Type %q", len(hb), resp.Header.Get("Content-Type"))
 	}
 }
+
+// TestFrameSyntaxFallback: frames asked as image/jpeg (JPEG baseline,
+// which cannot hold 16-bit samples) or else image/jls come as JPEG-LS for a
+// 16-bit CT and as JPEG for an 8-bit RGB image; image/jpeg alone is 406
+// for the CT, with the encoder's reason.
+func TestFrameSyntaxFallback(t *testing.T) {
+	fx := newFixture(t, fixtureOpts{opts: Options{Transcoder: CodecTranscoder{}}}, "transfer-syntax/ge-ct-evrle.dcm", "sc/sc-rgb-evrle.dcm")
+	_, ct := fx.anyInstance("transfer-syntax/")
+	_, rgb := fx.anyInstance("sc/")
+	accept := `Accept: multipart/related; type="image/jpeg", multipart/related; type="image/jls"; q=0.5`
+	for _, c := range []struct {
+		cf    corpusFile
+		ctype string
+	}{
+		{ct, "image/jls; transfer-syntax=" + dicom.JPEGLSLossless},
+		{rgb, "image/jpeg; transfer-syntax=" + dicom.JPEGBaseline8Bit},
+	} {
+		parts := readParts(t, fx.get(instPath(c.cf)+"/frames/1", accept))
+		if len(parts) != 1 || parts[0].header.Get("Content-Type") != c.ctype {
+			t.Errorf("%s: %d parts, Content-Type %q, want %q", c.cf.path, len(parts), parts[0].header.Get("Content-Type"), c.ctype)
+		}
+	}
+	b := body(t, fx.get(instPath(ct)+"/frames/1", `Accept: multipart/related; type="image/jpeg"`), http.StatusNotAcceptable)
+	if !bytes.Contains(b, []byte("8-bit")) {
+		t.Errorf("406 without the encoder's reason: %s", b)
+	}
+}
