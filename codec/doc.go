@@ -35,5 +35,6 @@
 // geometry before any sample is copied. What remains is the risk of a
 // memory-safety bug inside a C library itself, which no Go code can catch;
 // a server that must survive such bugs should decode untrusted input in a
-// separate process.
+// separate process: codec/isolate does that behind the same API (Replace
+// swaps its wrappers into the registry), and `lightbox serve` turns it on.
 package codec
