@@ -81,8 +81,8 @@
 //     file per request. The response is DICOM JSON, or DICOM XML when the
 //     Accept header asks for application/dicom+xml; QIDO-RS and /metadata
 //     likewise answer multipart/related; type="application/dicom+xml"
-//     (xml.go, converted from the JSON answer, so /metadata is then
-//     gathered in memory rather than streamed).
+//     (xml.go, each data set converted from its JSON, /metadata streamed
+//     one instance at a time).
 //   - Rendered resources (PS3.18 10.4, rendered.go): /rendered of an
 //     instance (its first frame) or of one frame, and /thumbnail of an
 //     instance, a frame, a series or a study (the middle image, by

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -85,53 +86,79 @@ func acceptsXMLParts(h string) bool {
 	return false
 }
 
-// writeXMLParts answers with the DICOM JSON array js (as QIDO-RS and
-// /metadata build it) converted to multipart/related; type=
-// "application/dicom+xml", one NativeDicomModel per data set. The JSON is
-// decoded with dicomjson and re-encoded with dicomxml, so both
-// representations carry the same attributes; BulkDataURIs are kept.
+// writeXMLParts answers with the DICOM JSON array js (as QIDO-RS builds
+// it) converted to multipart/related; type="application/dicom+xml", one
+// NativeDicomModel per data set.
 func writeXMLParts(w http.ResponseWriter, r *http.Request, js []byte) error {
 	var objs []json.RawMessage
 	if err := json.Unmarshal(js, &objs); err != nil {
 		return fmt.Errorf("dicomweb: XML response: %w", err)
 	}
 	boundary := newBoundary()
-	var buf bytes.Buffer
+	var buf []byte
 	for i, o := range objs {
-		ds, uris, err := dicomjson.Unmarshal(o)
-		if err != nil {
+		var err error
+		if buf, err = appendXMLPart(buf, boundary, o); err != nil {
 			return fmt.Errorf("dicomweb: XML response, data set %d: %w", i+1, err)
 		}
-		x, err := dicomxml.Marshal(ds, dicomxml.Options{BulkDataURI: func(e *dicom.Element) string { return uris[e] }})
-		if err != nil {
-			return fmt.Errorf("dicomweb: XML response, data set %d: %w", i+1, err)
-		}
-		buf.WriteString("--" + boundary + "\r\nContent-Type: " + mediaDicomXML + "\r\n\r\n")
-		buf.Write(x)
-		buf.WriteString("\r\n")
 	}
-	buf.WriteString("--" + boundary + "--\r\n")
-	return writeJSON(w, r, `multipart/related; type="`+mediaDicomXML+`"; boundary=`+boundary, http.StatusOK, buf.Bytes())
+	buf = append(buf, "--"+boundary+"--\r\n"...)
+	return writeJSON(w, r, xmlPartsType(boundary), http.StatusOK, buf)
 }
 
-// writeMetadataXML serves /metadata as DICOM XML: the JSON metadata of
-// every instance is gathered (held in memory, unlike the streamed JSON
-// response) and converted by writeXMLParts.
+func xmlPartsType(boundary string) string {
+	return `multipart/related; type="` + mediaDicomXML + `"; boundary=` + boundary
+}
+
+// appendXMLPart appends one part holding the DICOM JSON object js as a
+// NativeDicomModel. The JSON is decoded with dicomjson and re-encoded with
+// dicomxml, so both representations carry the same attributes;
+// BulkDataURIs are kept.
+func appendXMLPart(buf []byte, boundary string, js []byte) ([]byte, error) {
+	ds, uris, err := dicomjson.Unmarshal(js)
+	if err != nil {
+		return buf, err
+	}
+	x, err := dicomxml.Marshal(ds, dicomxml.Options{BulkDataURI: func(e *dicom.Element) string { return uris[e] }})
+	if err != nil {
+		return buf, err
+	}
+	buf = append(buf, "--"+boundary+"\r\nContent-Type: "+mediaDicomXML+"\r\n\r\n"...)
+	buf = append(buf, x...)
+	return append(buf, "\r\n"...), nil
+}
+
+// writeMetadataXML serves /metadata as DICOM XML, one part per instance,
+// streamed like the JSON response: each instance's JSON metadata (with
+// absolute BulkDataURIs) is converted as it comes.
 func (s *Service) writeMetadataXML(w http.ResponseWriter, r *http.Request, recs []index.InstanceRecord) error {
 	base := s.baseURL(r)
-	var buf bytes.Buffer
-	bw := &errWriter{w: &buf}
-	bw.write([]byte{'['})
-	err := s.eachMetadata(ctxOf(r), recs, func(i int, js []byte) error {
-		if i > 0 {
-			bw.write([]byte{','})
+	boundary := newBoundary()
+	var out io.Writer
+	var done func() error
+	var js bytes.Buffer
+	var part []byte
+	err := s.eachMetadata(ctxOf(r), recs, func(i int, meta []byte) error {
+		js.Reset()
+		bw := &errWriter{w: &js}
+		writeExpanded(bw, meta, instanceURL(base, &recs[i]))
+		var err error
+		if part, err = appendXMLPart(part[:0], boundary, js.Bytes()); err != nil {
+			return fmt.Errorf("dicomweb: XML metadata of %s: %w", recs[i].Instance.SOPInstanceUID, err)
 		}
-		writeExpanded(bw, js, instanceURL(base, &recs[i]))
-		return bw.err
+		if i == 0 {
+			// Started with the first instance in hand, so that an
+			// unreadable first instance still gives an error status.
+			out, done = jsonWriter(w, r, xmlPartsType(boundary), http.StatusOK)
+		}
+		_, err = out.Write(part)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	bw.write([]byte{']'})
-	return writeXMLParts(w, r, buf.Bytes())
+	if _, err := io.WriteString(out, "--"+boundary+"--\r\n"); err != nil {
+		return err
+	}
+	return done()
 }
