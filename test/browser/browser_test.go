@@ -11,8 +11,9 @@
 //
 // The tests build nothing: the viewer bundle must have been built into the
 // binary (go generate ./internal/webui) and web/viewer's npm dependencies
-// installed (scripts/setup.sh). Missing either, or Chromium or Node, skips
-// loudly on a developer's machine and fails under CI=true.
+// installed (scripts/setup.sh). Missing either, or Chromium, Node or
+// pydicom (the reference for pixel values and ROI statistics), skips loudly
+// on a developer's machine and fails under CI=true.
 package browser
 
 import (
@@ -22,12 +23,14 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,9 +62,19 @@ type mrScenario struct {
 	Frames  int    `json:"frames"`
 	Rows    int    `json:"rows"`
 	Columns int    `json:"columns"`
+	File    string `json:"-"`
+	// From pydicom's modality values of frame 1: the 1st and 99th
+	// percentiles (sorted value at round(p*(n-1)), the MR auto window),
+	// min and max, and a grid of (column, row, value) samples.
+	AutoLower float64      `json:"autoLower"`
+	AutoUpper float64      `json:"autoUpper"`
+	Min       float64      `json:"min"`
+	Max       float64      `json:"max"`
+	Samples   [][3]float64 `json:"samples"`
 }
 
 var philipsMR = mrScenario{
+	File:    "multiframe/philips-mr-16f.dcm",
 	Study:   "999.999.2.19960619.163000",
 	Series:  "999.999.2.19960619.163000.1",
 	SOP:     "999.999.2.19960619.163000.1.103",
@@ -98,6 +111,11 @@ type ctScenario struct {
 	PriorStudy       string   `json:"priorStudy"`
 	PriorSeries      string   `json:"priorSeries"`
 	PriorSeriesCount int      `json:"priorSeriesCount"`
+	// HU are pydicom's modality values (Rescale applied) of image 3 (the
+	// one the ROI steps measure), row by row: the reference the ROI
+	// statistics are computed from, independently of the viewer's decoder.
+	HU     []float64 `json:"hu"`
+	HUFile string    `json:"-"` // the corpus file of image 3
 }
 
 var geCT = ctScenario{
@@ -132,6 +150,7 @@ var geCT = ctScenario{
 	PriorStudy:       "1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.133",
 	PriorSeries:      "1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.136",
 	PriorSeriesCount: 3,
+	HUFile:           "series/pydicom-ge-ct-2series/CT5N_2693.dcm",
 }
 
 // e2eConfig is what e2e.mjs reads from LIGHTBOX_E2E.
@@ -153,6 +172,29 @@ func TestViewerEndToEnd(t *testing.T) {
 	viewerDir := filepath.Join(root, "web", "viewer")
 	requirePlaywright(t, viewerDir)
 
+	python := testenv.PythonWithPydicom(t)
+	corpus := testenv.CorpusDir(t)
+	ct := geCT
+	ct.HU = pydicomModality(t, python, filepath.Join(corpus, ct.HUFile), 0)
+	if len(ct.HU) != ct.Rows*ct.Columns {
+		t.Fatalf("pydicom read %d values from %s, want %d", len(ct.HU), ct.HUFile, ct.Rows*ct.Columns)
+	}
+	mr := philipsMR
+	px := pydicomModality(t, python, filepath.Join(corpus, mr.File), 0)
+	if len(px) != mr.Rows*mr.Columns {
+		t.Fatalf("pydicom read %d values from %s, want %d", len(px), mr.File, mr.Rows*mr.Columns)
+	}
+	for y := mr.Rows / 16; y < mr.Rows; y += mr.Rows / 8 {
+		for x := mr.Columns / 16; x < mr.Columns; x += mr.Columns / 8 {
+			mr.Samples = append(mr.Samples, [3]float64{float64(x), float64(y), px[y*mr.Columns+x]})
+		}
+	}
+	sorted := append([]float64(nil), px...)
+	sort.Float64s(sorted)
+	at := func(p float64) float64 { return sorted[int(math.Round(p*float64(len(sorted)-1)))] }
+	mr.AutoLower, mr.AutoUpper = at(0.01), at(0.99)
+	mr.Min, mr.Max = sorted[0], sorted[len(sorted)-1]
+
 	srv, studies := startServer(t)
 	artifacts := filepath.Join(root, "build", "test-artifacts", "browser")
 	if err := os.RemoveAll(artifacts); err != nil {
@@ -164,10 +206,45 @@ func TestViewerEndToEnd(t *testing.T) {
 		ViewerDir:  viewerDir,
 		Artifacts:  artifacts,
 		StudyCount: studies,
-		CT:         geCT,
-		MRAuto:     philipsMR,
+		CT:         ct,
+		MRAuto:     mr,
 	}
 	runE2E(t, node, filepath.Join(root, "test", "browser", "e2e.mjs"), cfg)
+}
+
+// pydicomScript prints, as JSON, the modality values (Rescale Slope and
+// Intercept applied by pydicom's apply_modality_lut) of one frame of a file.
+const pydicomScript = `
+import json, sys
+import pydicom
+from pydicom.pixel_data_handlers.util import apply_modality_lut
+ds = pydicom.dcmread(sys.argv[1])
+arr = ds.pixel_array
+if int(getattr(ds, "NumberOfFrames", 1) or 1) > 1:
+    arr = arr[int(sys.argv[2])]
+vals = apply_modality_lut(arr, ds).astype("float64")
+json.dump([float(v) for v in vals.reshape(-1)], sys.stdout)
+`
+
+// pydicomModality reads frame (from 0) of a DICOM file with pydicom, the
+// reference the viewer's pixel values and statistics are checked against.
+func pydicomModality(t *testing.T, python, path string, frame int) []float64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, python, "-c", pydicomScript, path, strconv.Itoa(frame)).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("pydicom %s: %v\n%s", path, err, stderr)
+	}
+	var vals []float64
+	if err := json.Unmarshal(out, &vals); err != nil {
+		t.Fatalf("pydicom %s: %v", path, err)
+	}
+	return vals
 }
 
 // requireBundle stops the test when the binary embeds only the placeholder

@@ -383,9 +383,9 @@ async function settledMeasurement(page, tool, count, field = 'value') {
   return ms[count - 1];
 }
 
-/** statsOf is the mean and population standard deviation of the modality values at pts. */
-async function statsOf(page, pts) {
-  const vals = await page.evaluate((pts) => pts.map(([x, y]) => window.lightboxViewer.modalityValue(x, y)), pts);
+/** statsOf is the mean and population standard deviation of pydicom's modality values (ct.hu) at pts. */
+function statsOf(ct, pts) {
+  const vals = pts.map(([x, y]) => ct.hu[y * ct.columns + x]);
   const n = vals.length;
   const mean = vals.reduce((a, b) => a + b, 0) / n;
   const sd = Math.sqrt(vals.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
@@ -717,6 +717,19 @@ async function run(page, context) {
 
   await step('rectangle and ellipse ROI: mean, SD and area match the pixel values', async () => {
     const vs = await viewerState(page);
+    check(vs.sop === ct.instances[2], `the ROI steps measure image 3, the viewer shows ${vs.sop}`);
+    // The viewer's modality values are pydicom's (the reference the statistics are computed from).
+    const mismatch = await page.evaluate((ct) => {
+      const v = window.lightboxViewer;
+      for (let y = 0; y < ct.rows; y++) {
+        for (let x = 0; x < ct.columns; x++) {
+          const got = v.modalityValue(x, y);
+          if (Math.abs(got - ct.hu[y * ct.columns + x]) > 1e-6) return `(${x},${y}) viewer ${got}, pydicom ${ct.hu[y * ct.columns + x]}`;
+        }
+      }
+      return '';
+    }, ct);
+    check(mismatch === '', `modality value differs from pydicom at ${mismatch}`);
     const [sx, sy] = [ct.pixelSpacing[1], ct.pixelSpacing[0]]; // column, row spacing
     // Rectangle: image pixels x1..x2 × y1..y2, corners 0.3 pixel outside their centres.
     await page.click('button[data-tool=RectangleROI]');
@@ -725,7 +738,7 @@ async function run(page, context) {
     const rect = await settledMeasurement(page, 'RectangleROI', 1, 'stats');
     const inRect = [];
     for (let y = y1; y <= y2; y++) for (let x = x1; x <= x2; x++) inRect.push([x, y]);
-    const want = await statsOf(page, inRect);
+    const want = statsOf(ct, inRect);
     say(`  rectangle ROI: mean ${rect.stats.mean} SD ${rect.stats.stdDev} area ${rect.stats.area} ${rect.stats.areaUnit} ${rect.stats.modalityUnit}; expected mean ${want.mean.toFixed(3)} SD ${want.sd.toFixed(3)} over ${want.n} pixels`);
     check(want.sd > 1, `the rectangle covers a flat region (SD ${want.sd}): the check proves little`);
     check(near(rect.stats.mean, want.mean, 0.01 + Math.abs(want.mean) * 1e-4), `rectangle mean ${rect.stats.mean}, want ${want.mean}`);
@@ -752,7 +765,7 @@ async function run(page, context) {
         if (r < 1) inEll.push([x, y]);
       }
     }
-    const wantE = await statsOf(page, inEll);
+    const wantE = statsOf(ct, inEll);
     say(`  ellipse ROI: mean ${ell.stats.mean} SD ${ell.stats.stdDev} area ${ell.stats.area}; expected mean ${wantE.mean.toFixed(3)} SD ${wantE.sd.toFixed(3)} over ${wantE.n} pixels`);
     check(near(ell.stats.mean, wantE.mean, 0.01 + Math.abs(wantE.mean) * 1e-4), `ellipse mean ${ell.stats.mean}, want ${wantE.mean}`);
     check(near(ell.stats.stdDev, wantE.sd, 0.01 + wantE.sd * 1e-3), `ellipse SD ${ell.stats.stdDev}, want ${wantE.sd}`);
@@ -807,15 +820,13 @@ async function run(page, context) {
     await waitReady(page);
     await waitIndex(page, 0);
     // The file has no window: the viewer sets the automatic one on load.
-    const want = await page.evaluate(() => {
-      const v = window.lightboxViewer;
-      const [cols, rows] = v.imageSize();
-      const vals = [];
-      for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) vals.push(v.modalityValue(x, y));
-      vals.sort((a, b) => a - b);
-      const at = (p) => vals[Math.round(p * (vals.length - 1))];
-      return { lower: at(0.01), upper: at(0.99), min: vals[0], max: vals[vals.length - 1] };
-    });
+    // pydicom's percentiles of frame 1 (computed by the Go test).
+    const want = { lower: mr.autoLower, upper: mr.autoUpper, min: mr.min, max: mr.max };
+    const bad = await page.evaluate(
+      (samples) => samples.filter(([x, y, val]) => Math.abs(window.lightboxViewer.modalityValue(x, y) - val) > 1e-6).map((s) => s.join(',')),
+      mr.samples,
+    );
+    check(mr.samples.length >= 16 && bad.length === 0, `MR modality values differ from pydicom at ${bad.join(' ')}`);
     await page.waitForFunction((w) => Math.abs(window.lightboxViewer.state().voiLower - w.lower) < 1e-6, want, { timeout: 5000 });
     let st = await viewerState(page);
     say(`  MR auto VOI ${st.voiLower}..${st.voiUpper}; percentiles 1/99 ${want.lower}..${want.upper}; min..max ${want.min}..${want.max}`);
