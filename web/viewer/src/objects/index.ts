@@ -6,7 +6,7 @@
 // viewer; it adds its buttons to the viewer's toolbar and follows the
 // route, so the viewer itself needs no hooks.
 import { type DicomJSON, Tag, str, num } from '../dicom';
-import { seriesMetadata, instanceMetadata, qido, enc } from '../dicomweb';
+import { instanceMetadata, qido, enc } from '../dicomweb';
 import { h, clear } from '../dom';
 import { type Route, viewerURL } from '../router';
 import { renderSR } from './sr';
@@ -17,6 +17,9 @@ import { printSheet, viewportImages, studyHeader } from './print';
 import { attachForm } from './attach';
 
 type ViewerRoute = Extract<Route, { page: 'viewer' }>;
+
+/** Modalities of series that may hold documents (SR, key objects, PDFs filed as OT or SC). */
+const MAYBE_DOCUMENTS = new Set(['SR', 'KO', 'DOC', 'OT', 'SC', '']);
 
 /** Kind of object an instance is, by SOP Class UID. */
 export type ObjectKind = 'sr' | 'kos' | 'document' | 'image';
@@ -62,13 +65,30 @@ export function mountViewerExtras(root: HTMLElement, first: ViewerRoute): Viewer
   } else {
     root.append(objectView);
   }
-  const kinds = new Map<string, Promise<DicomJSON[]>>();
-  const metadataOf = (series: string) => {
-    let p = kinds.get(series);
+  // The study's series (modality, number), asked once; the instances of a
+  // series that may hold documents (SOP classes from QIDO-RS, not the whole
+  // metadata: an image series costs the viewer nothing extra).
+  let seriesList: Promise<DicomJSON[]> | undefined;
+  const studySeries = () => {
+    if (!seriesList) {
+      const q = new URLSearchParams();
+      q.append('includefield', Tag.Modality);
+      q.append('includefield', Tag.SeriesNumber);
+      seriesList = qido(`/studies/${enc(study)}/series`, q, signal).then((r) => r.items);
+      seriesList.catch(() => (seriesList = undefined));
+    }
+    return seriesList;
+  };
+  const instances = new Map<string, Promise<DicomJSON[]>>();
+  const instancesOf = (series: string) => {
+    let p = instances.get(series);
     if (!p) {
-      p = seriesMetadata(study, series, signal);
-      p.catch(() => kinds.delete(series));
-      kinds.set(series, p);
+      const q = new URLSearchParams();
+      q.append('includefield', Tag.SOPClassUID);
+      q.append('includefield', Tag.InstanceNumber);
+      p = qido(`/studies/${enc(study)}/series/${enc(series)}/instances`, q, signal).then((r) => r.items);
+      p.catch(() => instances.delete(series));
+      instances.set(series, p);
     }
     return p;
   };
@@ -86,17 +106,19 @@ export function mountViewerExtras(root: HTMLElement, first: ViewerRoute): Viewer
   const showObjects = async (r: ViewerRoute) => {
     const mine = ++seq;
     let series = r.series;
+    let list: DicomJSON[];
+    try {
+      list = await studySeries();
+    } catch {
+      return; // the viewer reports a study it cannot load
+    }
+    if (mine !== seq) return;
     if (!series) {
       // The study's page: the viewer opens the first series (by number)
       // whose modality is not a document's, else the first series; when
       // that holds documents (an SR-only study, a PDF filed as OT), they
       // are shown.
-      const q = new URLSearchParams();
-      q.append('includefield', Tag.Modality);
-      q.append('includefield', Tag.SeriesNumber);
-      const list = await qido(`/studies/${enc(study)}/series`, q, signal).catch(() => undefined);
-      if (mine !== seq || !list) return;
-      const sorted = [...list.items].sort(
+      const sorted = [...list].sort(
         (a, b) => (num(a, Tag.SeriesNumber) ?? Infinity) - (num(b, Tag.SeriesNumber) ?? Infinity) || str(a, Tag.SeriesInstanceUID).localeCompare(str(b, Tag.SeriesInstanceUID)),
       );
       const opened = sorted.find((s) => !['SR', 'PR', 'KO', 'DOC'].includes(str(s, Tag.Modality))) ?? sorted[0];
@@ -106,22 +128,34 @@ export function mountViewerExtras(root: HTMLElement, first: ViewerRoute): Viewer
       }
       series = str(opened, Tag.SeriesInstanceUID);
     }
-    let meta: DicomJSON[];
-    try {
-      meta = await metadataOf(series);
-    } catch {
-      return; // the viewer reports series it cannot load
-    }
-    if (mine !== seq || signal.aborted) return;
-    const objects = meta.filter((ds) => kindOf(str(ds, Tag.SOPClassUID)) !== 'image');
-    if (!objects.length || objects.length < meta.length / 2) {
+    const info = list.find((s) => str(s, Tag.SeriesInstanceUID) === series);
+    if (info && !MAYBE_DOCUMENTS.has(str(info, Tag.Modality))) {
       hideObjects();
       return;
     }
-    objects.sort((a, b) => Number(str(a, Tag.InstanceNumber) || 0) - Number(str(b, Tag.InstanceNumber) || 0));
-    const pick = objects.find((ds) => str(ds, Tag.SOPInstanceUID) === r.instance) ?? objects[0];
-    const sop = str(pick, Tag.SOPInstanceUID);
+    let all: DicomJSON[];
+    try {
+      all = await instancesOf(series);
+    } catch {
+      return;
+    }
+    if (mine !== seq || signal.aborted) return;
+    const objects = all.filter((ds) => kindOf(str(ds, Tag.SOPClassUID)) !== 'image');
+    if (!objects.length || objects.length < all.length / 2) {
+      hideObjects();
+      return;
+    }
+    objects.sort((a, b) => (num(a, Tag.InstanceNumber) ?? 0) - (num(b, Tag.InstanceNumber) ?? 0));
+    const ref = objects.find((ds) => str(ds, Tag.SOPInstanceUID) === r.instance) ?? objects[0];
+    const sop = str(ref, Tag.SOPInstanceUID);
     if (shownObject?.sop === sop && !objectView.hidden) return;
+    let pick: DicomJSON | undefined;
+    try {
+      pick = await instanceMetadata(study, series, sop, signal);
+    } catch {
+      return;
+    }
+    if (mine !== seq || signal.aborted || !pick) return;
     hideObjects();
     shownObject = { study, series, sop };
     const kind = kindOf(str(pick, Tag.SOPClassUID));
