@@ -67,6 +67,22 @@ func HeaderValues(header []byte, attrs []Attribute) ([][]Value, error) {
 	return out, nil
 }
 
+// HeaderMayHave is a cheap test before [HeaderValues]: false when the
+// stored header certainly lacks attribute a (its tag, or for a private
+// attribute its creator, does not occur in the text).
+func HeaderMayHave(header []byte, a Attribute) bool {
+	if a.Creator != "" {
+		return bytes.Contains(header, []byte(a.Creator))
+	}
+	var key [10]byte
+	key[0], key[9] = '"', '"'
+	const hexDigits = "0123456789ABCDEF"
+	for i := 0; i < 8; i++ {
+		key[8-i] = hexDigits[a.Tag>>(4*i)&0xF]
+	}
+	return bytes.Contains(header, key[:])
+}
+
 // privateTag finds the block the header's creator element assigned to the
 // creator of a, and returns a's tag in that block.
 func privateTag(top map[string]json.RawMessage, a Attribute) (uint32, bool) {

@@ -186,6 +186,14 @@ func TestHeaderValues(t *testing.T) {
 			t.Errorf("%s = %q, want %q", attrs[i].Key, got[i], want[i])
 		}
 	}
+	for i, want := range []bool{true, true, true, true, true, true, true} {
+		if got := HeaderMayHave([]byte(hdr), attrs[i]); got != want {
+			t.Errorf("HeaderMayHave(%s) = %v", attrs[i].Key, got)
+		}
+	}
+	if HeaderMayHave([]byte(hdr), Attribute{Tag: 0x00181031}) || HeaderMayHave([]byte(hdr), Attribute{Tag: 0x0019100C, Creator: "SIEMENS"}) {
+		t.Error("HeaderMayHave found absent attributes")
+	}
 	if _, err := HeaderValues([]byte("[1,2]"), attrs); err == nil {
 		t.Error("a JSON array header gave no error")
 	}

@@ -45,22 +45,82 @@ func definition(a index.Attribute) string {
 // Schema returns the index's schema: the model plus configured attributes.
 func (s *Store) Schema() *index.Schema { return s.cfg.Schema }
 
+// valueOwner names the values of one attribute of one entity.
+type valueOwner struct {
+	attr  index.Key
+	owner int64
+}
+
 // insertValues stores the configured attribute values of a just inserted
 // instance: instance-level ones under the instance; series- and
 // study-level ones under the series (study) unless it has values already
-// (the first instance that has the attribute provides them).
+// (the first instance that has the attribute provides them). The header is
+// parsed only when some attribute still needs values.
 func (w *writer) insertValues(ctx context.Context, rec *index.InstanceRecord, instancePK, seriesPK, studyPK int64) error {
 	attrs := w.s.cfg.Schema.Configured()
 	if len(attrs) == 0 {
 		return nil
 	}
-	vals, err := index.HeaderValues(rec.Header, attrs)
+	need := attrs[:0:0]
+	for _, a := range attrs {
+		owner := ownerOf(a, instancePK, seriesPK, studyPK)
+		if a.Level != index.InstanceLevel {
+			filled, err := w.hasValues(ctx, a, owner)
+			if err != nil {
+				return err
+			}
+			if filled {
+				continue
+			}
+		}
+		if !index.HeaderMayHave(rec.Header, a) {
+			continue
+		}
+		need = append(need, a)
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	vals, err := index.HeaderValues(rec.Header, need)
 	if err != nil {
 		// The header is opaque to the index: an unreadable one has no values.
 		w.s.log.Warn("configured attributes not indexed", "sop_instance_uid", rec.Instance.SOPInstanceUID, "err", err)
 		return nil
 	}
-	return w.storeValues(ctx, attrs, vals, instancePK, seriesPK, studyPK)
+	return w.storeValues(ctx, need, vals, instancePK, seriesPK, studyPK)
+}
+
+func ownerOf(a index.Attribute, instancePK, seriesPK, studyPK int64) int64 {
+	switch a.Level {
+	case index.SeriesLevel:
+		return seriesPK
+	case index.StudyLevel:
+		return studyPK
+	}
+	return instancePK
+}
+
+// hasValues reports whether the entity owner has values of a (a series- or
+// study-level attribute), remembering the answer for the transaction.
+func (w *writer) hasValues(ctx context.Context, a index.Attribute, owner int64) (bool, error) {
+	k := valueOwner{a.Key, owner}
+	if w.filled[k] {
+		return true, nil
+	}
+	var one int
+	err := w.queryRow(ctx, "SELECT 1 FROM attr_values WHERE level = ? AND owner_pk = ? AND attr = ? LIMIT 1",
+		int64(a.Level), owner, string(a.Key)).Scan(&one)
+	switch {
+	case err == nil:
+		if w.filled == nil {
+			w.filled = map[valueOwner]bool{}
+		}
+		w.filled[k] = true
+		return true, nil
+	case isNoRows(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("look up %s values: %w", a.Key, err)
 }
 
 func (w *writer) storeValues(ctx context.Context, attrs []index.Attribute, vals [][]index.Value, instancePK, seriesPK, studyPK int64) error {
@@ -68,22 +128,14 @@ func (w *writer) storeValues(ctx context.Context, attrs []index.Attribute, vals 
 		if len(vals[i]) == 0 {
 			continue
 		}
-		owner := instancePK
-		switch a.Level {
-		case index.SeriesLevel:
-			owner = seriesPK
-		case index.StudyLevel:
-			owner = studyPK
-		}
+		owner := ownerOf(a, instancePK, seriesPK, studyPK)
 		if a.Level != index.InstanceLevel {
-			var one int
-			err := w.queryRow(ctx, "SELECT 1 FROM attr_values WHERE level = ? AND owner_pk = ? AND attr = ? LIMIT 1",
-				int64(a.Level), owner, string(a.Key)).Scan(&one)
-			if err == nil {
-				continue // filled by an earlier instance
+			filled, err := w.hasValues(ctx, a, owner)
+			if err != nil {
+				return err
 			}
-			if !isNoRows(err) {
-				return fmt.Errorf("look up %s values: %w", a.Key, err)
+			if filled {
+				continue // filled by an earlier instance
 			}
 		}
 		for seq, v := range vals[i] {
@@ -96,6 +148,12 @@ func (w *writer) storeValues(ctx context.Context, attrs []index.Attribute, vals 
 				int64(a.Level), owner, string(a.Key), int64(seq), v.Text, v.Ideographic, v.Phonetic, n, v.UTC); err != nil {
 				return fmt.Errorf("insert %s value: %w", a.Key, err)
 			}
+		}
+		if a.Level != index.InstanceLevel {
+			if w.filled == nil {
+				w.filled = map[valueOwner]bool{}
+			}
+			w.filled[valueOwner{a.Key, owner}] = true
 		}
 	}
 	return nil

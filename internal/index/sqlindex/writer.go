@@ -33,6 +33,10 @@ type writer struct {
 	// absent holds the SOP Instance UIDs of the batch known not to be
 	// indexed (see findAbsent).
 	absent map[string]bool
+
+	// filled remembers series and studies known to have values of a
+	// configured attribute (see hasValues).
+	filled map[valueOwner]bool
 }
 
 type delta struct {
@@ -73,6 +77,7 @@ func (w *writer) reset() {
 	w.dPatients = map[int64]*delta{}
 	w.dStudies = map[int64]*delta{}
 	w.dSeries = map[int64]*delta{}
+	w.filled = nil // a delete may free pks that new rows reuse
 }
 
 func (w *writer) closeStmts() {
