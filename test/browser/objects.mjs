@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const cfg = JSON.parse(process.env.LIGHTBOX_OBJECTS ?? '{}');
-for (const k of ['baseURL', 'chromium', 'viewerDir', 'artifacts', 'uploads', 'ct', 'sr', 'png', 'pdf', 'kos']) {
+for (const k of ['baseURL', 'chromium', 'viewerDir', 'artifacts', 'uploads', 'ct', 'sr', 'png', 'pdf', 'kos', 'folder']) {
   if (!cfg[k]) {
     console.error(`objects: LIGHTBOX_OBJECTS lacks "${k}"`);
     process.exit(2);
@@ -166,6 +166,21 @@ async function run() {
     const outcome = await page.getAttribute('[data-testid=upload-results] li', 'data-outcome');
     check(outcome === 'duplicate', `second drop of ${u.name}: ${outcome}, want duplicate`);
     await screenshot('import-duplicate');
+  });
+
+  await step('pick a folder: its files (in a subfolder) are imported', async () => {
+    const f = cfg.folder;
+    await page.setInputFiles('[data-testid=upload-folder]', f.path);
+    await waitFor(() => {
+      const li = document.querySelectorAll('[data-testid=upload-results] li');
+      return li.length === 2 && document.querySelector('[data-testid=drop-zone]').dataset.state === 'done';
+    });
+    const rows = await page.evaluate(() => [...document.querySelectorAll('[data-testid=upload-results] li')].map((li) => ({ file: li.dataset.file, outcome: li.dataset.outcome, study: li.dataset.study })));
+    const by = Object.fromEntries(rows.map((r) => [r.file, r]));
+    check(by[f.duplicate]?.outcome === 'duplicate', `${f.duplicate}: ${JSON.stringify(by[f.duplicate])}, want duplicate`);
+    check(by[f.new]?.outcome === 'stored' && by[f.new].study === f.newStudy, `${f.new}: ${JSON.stringify(by[f.new])}, want stored in ${f.newStudy}`);
+    await waitFor((uid) => !!document.querySelector(`tr[data-study="${uid}"]`), f.newStudy);
+    await screenshot('import-folder');
   });
 
   await step('new study from a scan for a new patient', async () => {

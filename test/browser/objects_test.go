@@ -86,6 +86,14 @@ type objectsConfig struct {
 	} `json:"corpusPDF"`
 	// KOS is a Key Object Selection (written with pydicom) flagging two
 	// images of the CT series.
+	// Folder is a directory picked with the folder picker: a copy of a
+	// stored corpus file (duplicate) and a new one (stored).
+	Folder struct {
+		Path      string `json:"path"`
+		Duplicate string `json:"duplicate"`
+		New       string `json:"new"`
+		NewStudy  string `json:"newStudy"`
+	} `json:"folder"`
 	KOS struct {
 		Study     string   `json:"study"`
 		Series    string   `json:"series"`
@@ -228,6 +236,21 @@ func TestViewerObjects(t *testing.T) {
 	cfg.PDF.Path, cfg.PDF.Size = filepath.Join(tmp, "referral.pdf"), len(pdf)
 	os.WriteFile(cfg.PDF.Path, pdf, 0o644)
 	cfg.CorpusPDF.Study, cfg.CorpusPDF.Size = f.Dataset.String(dicom.TagStudyInstanceUID), len(f.Dataset.Get(dicom.NewTag(0x0042, 0x0011)).Value)
+
+	cfg.Folder.Path = filepath.Join(tmp, "folder", "sub")
+	if err := os.MkdirAll(cfg.Folder.Path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Folder.Duplicate, cfg.Folder.New = "highdicom-sr.dcm", "dcmtk-sr.dcm"
+	for name, rel := range map[string]string{cfg.Folder.Duplicate: "sr/highdicom-comprehensive3d-sr.dcm", cfg.Folder.New: "sr/dcmtk-basic-text-sr.dcm"} {
+		b, err := os.ReadFile(filepath.Join(corpus, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(cfg.Folder.Path, name), b, 0o644)
+	}
+	cfg.Folder.NewStudy = pyAttrs(t, py, filepath.Join(corpus, "sr", "dcmtk-basic-text-sr.dcm"), "StudyInstanceUID")["StudyInstanceUID"]
+	cfg.Folder.Path = filepath.Dir(cfg.Folder.Path) // the picked folder holds a subfolder
 
 	cfg.KOS.Study, cfg.KOS.Series, cfg.KOS.ImageSer = geCT.Study, kosSeries, geCT.Series
 	cfg.KOS.SOPs = []string{geCT.Instances[1], geCT.Instances[3]}
