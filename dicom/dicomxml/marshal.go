@@ -19,6 +19,10 @@
 // the privateCreator attribute; the decoder puts it back in a block
 // reserved for that creator.
 //
+// Person names are written as components, so a name made of delimiters
+// only ("^^^^") reads back empty and trailing empty components lose their
+// delimiters (insignificant per PS3.5 6.2).
+//
 // The decoder (parse.go) reads the document with the XML tokenizer, not
 // reflection: about 1.5x less CPU than encoding/xml.Unmarshal into
 // structs. Items nest at most 64 deep.
