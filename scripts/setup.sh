@@ -39,6 +39,7 @@ PACKAGES=(
   dcmtk                 # dcmdump, storescu/storescp, findscu, movescu ... (reference peer)
   python3-pydicom       # reference parser for /usr/bin/python3 (tools/pydicom_ref.py)
   python3-numpy         # pixel data comparisons in reference scripts
+  python3-pil           # pydicom's JPEG Baseline decoder (capture tests read wrapped scans back)
   dicom3tools           # dciodvfy/dcdump: IOD validation reference
   orthanc               # reference PACS peer (tests start their own instance)
   orthanc-dicomweb      # DICOMweb plug-in for the Orthanc peer
