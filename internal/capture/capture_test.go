@@ -59,6 +59,34 @@ func encodeTIFF(t testing.TB, img image.Image) []byte {
 	return b.Bytes()
 }
 
+// pilJPEG converts a PNG to a JPEG with Pillow (what Go's encoder cannot
+// write): mode "progressive" (RGB, progressive) or "cmyk" (Adobe CMYK).
+func pilJPEG(t testing.TB, pngData []byte, mode string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.png"), filepath.Join(dir, "out.jpg")
+	if err := os.WriteFile(in, pngData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1]).convert("RGB")
+if sys.argv[3] == "cmyk":
+    im.convert("CMYK").save(sys.argv[2], "JPEG", quality=95)
+else:
+    im.save(sys.argv[2], "JPEG", quality=95, progressive=True)
+`
+	if b, err := exec.Command(testenv.PythonWithPydicom(t), "-c", script, in, out, mode).CombinedOutput(); err != nil {
+		t.Fatalf("Pillow: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // corpusPDF returns the PDF inside the corpus's Encapsulated PDF instance.
 func corpusPDF(t testing.TB) []byte {
 	f, err := dicom.ReadFile(filepath.Join(testenv.CorpusDir(t), "encapsulated", "encapsulated-pdf.dcm"), dicom.ReadOptions{LoadBulk: true})
@@ -191,6 +219,8 @@ func TestBuild(t *testing.T) {
 		{"tiff-gray", "image/tiff", encodeTIFF(t, gray), ExplicitVRLittleEndian, "MONOCHROME2", []float64{meanRGB(gray)[0]}, 0.01},
 		{"jpeg-colour-kept", "image/jpeg", encodeJPEG(t, rgb), JPEGBaseline, "YBR_FULL_422", want[:], 3},
 		{"jpeg-gray-kept", "image/jpeg; charset=binary", encodeJPEG(t, gray), JPEGBaseline, "MONOCHROME2", []float64{meanRGB(gray)[0]}, 2},
+		{"jpeg-progressive-decoded", "image/jpeg", pilJPEG(t, encodePNG(t, rgb), "progressive"), ExplicitVRLittleEndian, "RGB", want[:], 3},
+		{"jpeg-cmyk-decoded", "image/jpeg", pilJPEG(t, encodePNG(t, rgb), "cmyk"), ExplicitVRLittleEndian, "RGB", want[:], 4},
 		{"pdf", "application/pdf", pdf, ExplicitVRLittleEndian, "", nil, 0},
 	}
 	dir := t.TempDir()
