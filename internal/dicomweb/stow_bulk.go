@@ -440,7 +440,12 @@ func attachPixelData(ds *dicom.Dataset, e *dicom.Element, parts []bulkPart) (str
 		e.Bulk, e.Value, e.Offset, e.Length = true, nil, parts[0].off, uint32(got)
 		return "", nil
 	}
-	if int64(len(parts)) != frames {
+	// A video stream (MPEG-2, MPEG-4, HEVC) holds all frames in one part.
+	video := strings.HasPrefix(pixelMediaType(ts), "video/")
+	if video && len(parts) != 1 {
+		return "", &stowFailure{reasonCannotUnderstand, fmt.Sprintf("Pixel Data: a video stream is one part, got %d", len(parts))}
+	}
+	if !video && int64(len(parts)) != frames {
 		return "", &stowFailure{reasonDataSetMismatch, fmt.Sprintf("Pixel Data: %d compressed part(s) for %d frame(s); send one part per frame, each with the same Content-Location", len(parts), frames)}
 	}
 	e.VR = dicom.OB

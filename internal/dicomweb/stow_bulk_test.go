@@ -377,6 +377,33 @@ func TestSTOWMetadataBulkFailures(t *testing.T) {
 	bad(`multipart/related; type="text/plain"; boundary=x`, "--x--\r\n", http.StatusUnsupportedMediaType)
 }
 
+// TestSTOWVideoPart: a video/mp4 part carries every frame of Pixel Data
+// in one fragment.
+func TestSTOWVideoPart(t *testing.T) {
+	const ts = "1.2.840.10008.1.2.4.102"
+	meta := []byte(`[{"00280008":{"vr":"IS","Value":[25]},"7FE00010":{"vr":"OB","BulkDataURI":"v"}}]`)
+	b, ct := metaBulkBody(t, mediaDicomJSON, [][]byte{meta}, []mbPart{{"video/mp4; transfer-syntax=" + ts, "v", []byte("\x00\x00\x00\x18ftypmp42 not a real stream")}})
+	boundary := ct[strings.Index(ct, "boundary=")+len("boundary="):]
+	svc := New(nil, Options{TempDir: t.TempDir()})
+	body, err := svc.readStowBody(b, boundary, mediaDicomJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.close()
+	objs, _ := splitJSONInstances(body.metas[0].data)
+	ds, uris, err := dicomjson.Unmarshal(objs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := resolveBulk(ds, uris, body)
+	if err != nil || got != ts {
+		t.Fatalf("transfer syntax %q, %v", got, err)
+	}
+	if e := ds.Get(dicom.TagPixelData); len(e.Fragments) != 2 || e.Fragments[1].Length != 30 {
+		t.Errorf("fragments %+v", e.Fragments)
+	}
+}
+
 // TestSTOWResponseXML asks for the STOW-RS response in XML and checks its
 // PS3.18 content.
 func TestSTOWResponseXML(t *testing.T) {
