@@ -227,6 +227,35 @@ func TestWorkerCrashIsAnError(t *testing.T) {
 	}
 }
 
+// TestIdleWorkerKilled: a worker killed from outside while idle is not
+// handed the next frame; that frame decodes in a fresh worker.
+func TestIdleWorkerKilled(t *testing.T) {
+	pool := newPool(t, time.Minute)
+	px, _ := openCorpus(t, "transfer-syntax/ge-ct-jpegls-lossless-80.dcm")
+	raw, _ := px.RawFrame(0)
+	want, _, err := px.Frame(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]byte, px.Info.FrameSize())
+	if _, err := pool.Decode(dicom.JPEGLSLossless, dst, raw, px.Info); err != nil {
+		t.Fatal(err)
+	}
+	pids := pool.IdlePIDs()
+	if len(pids) != 1 {
+		t.Fatalf("idle workers %v", pids)
+	}
+	syscall.Kill(pids[0], syscall.SIGSEGV)
+	time.Sleep(200 * time.Millisecond)
+	clear(dst)
+	if _, err := pool.Decode(dicom.JPEGLSLossless, dst, raw, px.Info); err != nil || !bytes.Equal(dst, want) {
+		t.Fatalf("frame after the idle worker was killed: %v", err)
+	}
+	if started, crashed := pool.Stats(); started != 2 || crashed != 1 {
+		t.Errorf("started %d, lost %d; want 2 and 1", started, crashed)
+	}
+}
+
 // TestClosedPool: Decode after Close fails with ErrClosed.
 func TestClosedPool(t *testing.T) {
 	pool := newPool(t, time.Minute)

@@ -91,7 +91,7 @@ func (p *Pool) start() (*worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("isolate: start worker: %w", err)
 	}
-	tail := &tailBuffer{max: 4096}
+	tail := &tailBuffer{max: 1024}
 	cmd.Stderr = tail
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("isolate: start worker %s: %w", p.opts.Command[0], err)
@@ -122,9 +122,17 @@ func (p *Pool) get() (*worker, error) {
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if n := len(p.idle); n > 0 {
+	for n := len(p.idle); n > 0; n = len(p.idle) {
 		w := p.idle[n-1]
 		p.idle = p.idle[:n-1]
+		select {
+		case <-w.done: // died while idle (killed from outside): not this frame's fault
+			p.crashed++
+			p.log.Warn("idle codec worker had died", "state", w.cmd.ProcessState.String(), "stderr", w.stderr.String())
+			w.in.Close()
+			continue
+		default:
+		}
 		p.mu.Unlock()
 		return w, nil
 	}
@@ -243,6 +251,17 @@ func (p *Pool) Close() error {
 		w.kill()
 	}
 	return nil
+}
+
+// IdlePIDs returns the process IDs of the idle children.
+func (p *Pool) IdlePIDs() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var pids []int
+	for _, w := range p.idle {
+		pids = append(pids, w.cmd.Process.Pid)
+	}
+	return pids
 }
 
 // Stats returns the number of children started and lost so far.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/lightbox-pacs/lightbox/codec/isolate"
 )
@@ -35,6 +36,19 @@ func runCodecWorker(_ context.Context, args []string, stdout, stderr io.Writer) 
 	mem := fs.Int64("memory-limit", defaultWorkerMemory, "address space limit of this process in bytes (RLIMIT_AS); 0 for none")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	// The protocol gets its own descriptor; file descriptor 1 becomes
+	// stderr, so that a C library printing to stdout cannot corrupt it.
+	if f, ok := stdout.(*os.File); ok && f.Fd() == 1 {
+		fd, err := syscall.Dup(1)
+		if err == nil {
+			err = syscall.Dup3(2, 1, 0)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "lightbox codec-worker:", err)
+			return 1
+		}
+		stdout = os.NewFile(uintptr(fd), "codec-worker-protocol")
 	}
 	if err := isolate.Serve(os.Stdin, stdout, isolate.ServeOptions{MemoryLimit: *mem}); err != nil {
 		fmt.Fprintln(stderr, "lightbox codec-worker:", err)
