@@ -1010,10 +1010,17 @@ async function run(page, context) {
     check(v.length === 4 && v.every((x) => x.count > 0), `2x2 viewports: ${JSON.stringify(v.map((x) => [x.series, x.count]))}`);
     const boxes = await Promise.all(['', '-2', '-3', '-4'].map((s) => page.locator(`[data-testid=viewport${s}]`).boundingBox()));
     check(near(boxes[0].y, boxes[1].y, 2) && boxes[2].y > boxes[0].y + boxes[0].height - 5 && near(boxes[0].x, boxes[2].x, 2), `2x2 boxes ${JSON.stringify(boxes)}`);
+    // Series dragged from the lists onto a viewport are shown there.
+    await page.dragAndDrop(`[data-testid=series-list] a[data-series="${ct.series}"]`, '[data-testid=viewport-4]');
+    await waitPane(4, { series: ct.series, study: ct.study });
+    check((await viewerState(page)).active === 4, 'the viewport a series was dropped on is not the active one');
+    await page.dragAndDrop(`[data-testid=prior-list] li:has(> button[data-series="${ct.priorSeries}"])`, '[data-testid=viewport-3]');
+    await waitPane(3, { series: ct.priorSeries, study: ct.priorStudy });
     await screenshot(page, 'layout-2x2');
     await page.click('button[data-layout="1x1"]');
     v = await vps();
     check(v.length === 1 && v[0].series === ct.series && v[0].index === 2, `back to 1x1: ${JSON.stringify(v.map((x) => [x.series, x.index]))}`);
+    check((await viewerState(page)).active === 1, 'back to 1x1, the remaining viewport is not the active one');
     check((await page.locator('[data-testid=viewport-2]').count()) === 0, 'the second viewport is still on the page');
 
     // Cine through a series of single-frame images (not only a multi-frame instance).

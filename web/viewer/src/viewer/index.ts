@@ -15,7 +15,7 @@ import { CT_PRESETS, fromRange } from './presets';
 import { StackTools, PRIMARY_TOOLS, actions, flips, type PrimaryTool } from './tools';
 import { measurements, renderMeasurements, calibrateUnits } from './measurements';
 import { ThumbnailQueue, fillThumbnail } from './thumbnails';
-import { Pane, slicePosition, errorText } from './pane';
+import { Pane, slicePosition, errorText, SERIES_DRAG_TYPE } from './pane';
 import { cropFromCanvas, fitCrop } from './filters';
 import { attachCropDrag } from './crop';
 import { askText } from './textprompt';
@@ -129,8 +129,24 @@ export async function mountViewer(
     firstImage: (p: Pane) => {
       if (p.number === 1) thumbs.start();
     },
+    drop: (p: Pane, st: string, series: string) => {
+      setActive(p);
+      void p.openSeries(st, series).then(() => {
+        highlightSeries();
+        syncURL();
+      });
+    },
+  };
+  /** draggable makes a list entry draggable onto a viewport. */
+  const draggable = (el: HTMLElement, st: string, series: string) => {
+    el.setAttribute('draggable', 'true');
+    el.addEventListener('dragstart', (ev) => {
+      ev.dataTransfer?.setData(SERIES_DRAG_TYPE, `${st} ${series}`);
+      if (ev.dataTransfer) ev.dataTransfer.effectAllowed = 'copy';
+    });
   };
 
+  const cleanupsOfPane = new Map<Pane, () => void>(); // the crop drag of each pane
   const addPane = () => {
     const p = new Pane(engine, panes.length + 1, grid, paneEvents, signal);
     panes.push(p);
@@ -155,7 +171,6 @@ export async function mountViewer(
     cleanupsOfPane.set(p, detachCrop);
     return p;
   };
-  const cleanupsOfPane = new Map<Pane, () => void>();
   const removePane = (p: Pane) => {
     cleanupsOfPane.get(p)?.();
     cleanupsOfPane.delete(p);
@@ -570,7 +585,7 @@ export async function mountViewer(
       const box = h('div', { class: 'thumb' }, s.modality || '…');
       const a = h(
         'a',
-        { href: viewerURL(study, s.uid), 'data-link': true, 'data-series': s.uid, title: 'Show in the active viewport' },
+        { href: viewerURL(study, s.uid), 'data-link': true, 'data-series': s.uid, title: 'Show in the active viewport (or drag it onto a viewport)' },
         box,
         h(
           'div',
@@ -580,6 +595,7 @@ export async function mountViewer(
           h('div', { class: 'series-count' }, s.count !== undefined ? `${s.count} image${s.count === 1 ? '' : 's'}` : ''),
         ),
       );
+      draggable(a, study, s.uid);
       const li = h('li', { 'data-series': s.uid }, a);
       seriesItems.set(s.uid, li);
       seriesList.append(li);
@@ -633,23 +649,23 @@ export async function mountViewer(
         infos = r.items.map(seriesInfo).sort(bySeriesNumber);
         clear(series);
         for (const s of infos) {
-          series.append(
+          const li = h(
+            'li',
+            {},
             h(
-              'li',
-              {},
-              h(
-                'button',
-                {
-                  type: 'button',
-                  class: 'link',
-                  'data-series': s.uid,
-                  title: 'Show in the active viewport',
-                  onclick: () => void active.openSeries(uid, s.uid).then(() => syncURL()),
-                },
-                `${s.number !== undefined ? `#${s.number} ` : ''}${s.modality} ${s.description || ''} (${s.count ?? '?'})`,
-              ),
+              'button',
+              {
+                type: 'button',
+                class: 'link',
+                'data-series': s.uid,
+                title: 'Show in the active viewport (or drag it onto a viewport)',
+                onclick: () => void active.openSeries(uid, s.uid).then(() => syncURL()),
+              },
+              `${s.number !== undefined ? `#${s.number} ` : ''}${s.modality} ${s.description || ''} (${s.count ?? '?'})`,
             ),
           );
+          draggable(li, uid, s.uid);
+          series.append(li);
         }
         return infos;
       };

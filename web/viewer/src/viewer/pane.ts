@@ -13,6 +13,9 @@ import { flips } from './tools';
 import { applyFilters, type CropRect } from './filters';
 import { prefetchStack, type Prefetch } from './prefetch';
 
+/** SERIES_DRAG_TYPE is the drag data type of a series dragged from a list onto a viewport: "study series". */
+export const SERIES_DRAG_TYPE = 'application/x-lightbox-series';
+
 /** FRAME_OF_REFERENCE is (0020,0052) Frame of Reference UID. */
 const FRAME_OF_REFERENCE = '00200052';
 
@@ -24,6 +27,8 @@ export interface PaneEvents {
   activate(pane: Pane): void;
   /** firstImage is called when the first image of a series is drawn. */
   firstImage?(pane: Pane): void;
+  /** drop is called when a series is dropped on the pane (see SERIES_DRAG_TYPE). */
+  drop?(pane: Pane, study: string, series: string): void;
 }
 
 /** Pane is one viewport of the layout. */
@@ -76,6 +81,22 @@ export class Pane {
     const activate = () => this.events.activate(this);
     this.wrap.addEventListener('pointerdown', activate, true);
     this.wrap.addEventListener('wheel', activate, { capture: true, passive: true });
+    // A series dragged from the series or prior lists is shown here.
+    this.wrap.addEventListener('dragover', (ev) => {
+      if (!ev.dataTransfer?.types.includes(SERIES_DRAG_TYPE)) return;
+      ev.preventDefault();
+      ev.dataTransfer.dropEffect = 'copy';
+      this.wrap.classList.add('drop-target');
+    });
+    this.wrap.addEventListener('dragleave', () => this.wrap.classList.remove('drop-target'));
+    this.wrap.addEventListener('drop', (ev) => {
+      this.wrap.classList.remove('drop-target');
+      const data = ev.dataTransfer?.getData(SERIES_DRAG_TYPE);
+      if (!data) return;
+      ev.preventDefault();
+      const [study, series] = data.split(' ');
+      if (study && series) this.events.drop?.(this, study, series);
+    });
     engine.enableElement({
       viewportId: this.id,
       type: Enums.ViewportType.STACK,
