@@ -33,7 +33,22 @@ type Options struct {
 
 // Marshal returns the DICOM JSON object for ds.
 func Marshal(ds *dicom.Dataset, opts Options) ([]byte, error) {
-	return AppendDataset(nil, ds, opts)
+	return AppendDataset(make([]byte, 0, sizeHint(ds)), ds, opts)
+}
+
+// sizeHint estimates the length of ds's DICOM JSON from its loaded values
+// (base64 for binary ones), so that Marshal allocates about once rather
+// than growing through every power of two: headers with large private
+// binary values run to hundreds of kilobytes.
+func sizeHint(ds *dicom.Dataset) int {
+	n := 2
+	for _, e := range ds.Elements {
+		n += 32 + len(e.Value)*4/3
+		for _, it := range e.Items {
+			n += sizeHint(it)
+		}
+	}
+	return n
 }
 
 // AppendDataset appends the DICOM JSON object for ds to buf.
