@@ -124,7 +124,7 @@ func (s *Service) storeMetadataBulk(ctx context.Context, r io.Reader, boundary, 
 		}
 	}
 	if len(insts) == 0 {
-		return nil, errorf(http.StatusBadRequest, "the request holds no metadata part (%s)", typ)
+		return nil, errorf(http.StatusBadRequest, "the request holds no instance metadata (%s parts)", typ)
 	}
 	if len(insts) > s.opts.MaxStowParts {
 		return nil, errorf(http.StatusRequestEntityTooLarge, "a STOW-RS request holds at most %d instances", s.opts.MaxStowParts)
