@@ -67,6 +67,8 @@ func RunImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	ack := fl.Bool("ack", false, "print the SOP Instance UID of each stored instance on stdout as soon as it is durable (the summary goes to stderr)")
 	verbose := fl.Bool("v", false, "list every file with its outcome")
 	progress := fl.Bool("progress", true, "show progress on stderr")
+	compress := fl.String("compress-at-rest", "off", "compress native images losslessly as they are stored: off, jpeg-ls, jpeg2000 or rle (as serve's storage.compress_at_rest)")
+	keep := fl.Bool("keep-original", false, "with -compress-at-rest, also keep the received bytes")
 	fl.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: lightbox import [options] PATH...\n\nImports files and folders (recursively; DICOM media with a DICOMDIR too).\n\nOptions:")
 		fl.PrintDefaults()
@@ -86,6 +88,13 @@ func RunImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *workers < 1 {
 		*workers = 1
 	}
+	atRest := config.Storage{CompressAtRest: *compress, KeepOriginal: *keep}
+	cfgCheck := config.Default()
+	cfgCheck.Storage.CompressAtRest, cfgCheck.Storage.KeepOriginal = atRest.CompressAtRest, atRest.KeepOriginal
+	if err := cfgCheck.Validate(); err != nil {
+		fmt.Fprintln(stderr, "lightbox import:", err)
+		return 2
+	}
 
 	files, skipped, err := collectFiles(fl.Args())
 	if err != nil {
@@ -103,7 +112,8 @@ func RunImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	defer st.Close()
-	a := archive.New(st.blobs, st.idx, archive.Options{Logger: st.log, Duplicates: policy})
+	a := archive.New(st.blobs, st.idx, archive.Options{Logger: st.log, Duplicates: policy,
+		Compress: archive.CompressOptions{TransferSyntax: atRest.CompressSyntax(), KeepOriginal: atRest.KeepOriginal}})
 	defer a.Close()
 
 	var stats importStats
