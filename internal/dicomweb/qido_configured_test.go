@@ -75,8 +75,9 @@ func newConfiguredFixture(t *testing.T, specs []string, files ...string) *fixtur
 // QIDO-RS searches at their level and across levels, and are returned;
 // keys that are not configured are ignored with a Warning; orderby sorts.
 func TestQIDOConfiguredKeys(t *testing.T) {
-	fx := newConfiguredFixture(t, []string{"SERIES:ProtocolName", "OperatorsName"}, corpusFiles(t, "mr", "ct")...)
-	wantSeries, wantStudies := map[string]bool{}, map[string]bool{}
+	fx := newConfiguredFixture(t, []string{"SERIES:ProtocolName", "OperatorsName", "SERIES:(0009,xx01)@GEMS_IDEN_01/LO"},
+		corpusFiles(t, "mr", "ct")...)
+	wantSeries, wantStudies, wantGE := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	var wantOps []string
 	allSeries := map[string]bool{}
 	for sop, cf := range fx.files {
@@ -86,11 +87,14 @@ func TestQIDOConfiguredKeys(t *testing.T) {
 			wantSeries[ds.String(dicom.TagSeriesInstanceUID)] = true
 			wantStudies[ds.String(dicom.TagStudyInstanceUID)] = true
 		}
+		if ds.String(dicom.Tag(0x00090010)) == "GEMS_IDEN_01" && strings.HasPrefix(ds.String(dicom.Tag(0x00091001)), "CT_LIGHT") {
+			wantGE[ds.String(dicom.TagSeriesInstanceUID)] = true
+		}
 		if strings.EqualFold(ds.String(dicom.Tag(0x00081070)), "MEDUSER") {
 			wantOps = append(wantOps, sop)
 		}
 	}
-	if len(wantSeries) == 0 || len(wantOps) < 2 {
+	if len(wantSeries) == 0 || len(wantOps) < 2 || len(wantGE) == 0 {
 		t.Fatalf("corpus changed: %v %v", wantSeries, wantOps)
 	}
 	uids := func(res []map[string]jsonAttr, tag string) []string {
@@ -121,6 +125,11 @@ func TestQIDOConfiguredKeys(t *testing.T) {
 	}
 	if got := uids(fx.getJSON("/studies?00181030=t1_vibe*"), "0020000D"); !slices.Equal(got, keys(wantStudies)) {
 		t.Errorf("studies with a t1_vibe series: %v, want %v", got, keys(wantStudies))
+	}
+	// A private configured attribute, named by its tag (QIDO-RS cannot name
+	// the creator; the configured one applies).
+	if got := uids(fx.getJSON("/series?00091001=CT_LIGHT*"), "0020000E"); !slices.Equal(got, keys(wantGE)) {
+		t.Errorf("series 00091001=CT_LIGHT*: %v, want %v", got, keys(wantGE))
 	}
 	slices.Sort(wantOps)
 	if got := uids(fx.getJSON("/instances?OperatorsName=meduser"), "00080018"); !slices.Equal(got, wantOps) {
