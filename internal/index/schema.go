@@ -168,7 +168,9 @@ func KindOfVR(vr string) (Kind, bool) {
 func ParseAttributeSpec(spec string, dict Dictionary) (Attribute, error) {
 	a := Attribute{Level: InstanceLevel, Configured: true}
 	rest := strings.TrimSpace(spec)
-	if lv, name, ok := strings.Cut(rest, ":"); ok {
+	// A level prefix ends at the first colon, unless that colon is part of
+	// the private creator.
+	if lv, name, ok := strings.Cut(rest, ":"); ok && !strings.Contains(lv, "@") {
 		switch strings.ToUpper(strings.TrimSpace(lv)) {
 		case "STUDY":
 			a.Level = StudyLevel
@@ -234,9 +236,7 @@ func ParseAttributeSpec(spec string, dict Dictionary) (Attribute, error) {
 	if a.VR == "" {
 		a.VR = dictVR
 	}
-	if i := strings.IndexAny(a.VR, " or,"); i > 0 { // "US or SS": take the first
-		a.VR = a.VR[:i]
-	}
+	a.VR, _, _ = strings.Cut(a.VR, " ") // "US or SS": take the first
 	if a.VR == "" {
 		return a, fmt.Errorf("index: attribute %q: VR unknown, give it as \"/VR\"", spec)
 	}

@@ -61,6 +61,9 @@ func TestParseAttributeSpec(t *testing.T) {
 		{"NoSuch", "error: index: attribute \"NoSuch\": unknown keyword"},
 		{"PATIENT:ProtocolName", "error: index: attribute \"PATIENT:ProtocolName\": level \"PATIENT\" is not STUDY, SERIES or IMAGE"},
 		{"", "error: index: attribute \"\": no keyword or tag"},
+		{"(0029,xx10)@ACME: MR/SH", "0029xx10@ACME: MR 00291010 SH IMAGE ACME: MR configured"},
+		{"SERIES:(0029,xx10)@ACME: MR/SH", "0029xx10@ACME: MR 00291010 SH SERIES ACME: MR configured"},
+		{"AcquisitionDate/US or SS", "AcquisitionDate 00080022 US IMAGE  configured"},
 	} {
 		a, err := ParseAttributeSpec(tc.spec, testDict)
 		got := ""
