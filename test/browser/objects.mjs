@@ -223,7 +223,14 @@ async function run() {
     check(got.title === sr.title, `SR title "${got.title}", want "${sr.title}"`);
     check(got.num === `${sr.value} ${sr.unit}`, `${sr.concept} shows "${got.num}", want "${sr.value} ${sr.unit}" (pydicom)`);
     check(got.headings.length > 0, 'no section headings');
+    await page.waitForURL((u) => u.pathname === `/viewer/studies/${sr.study}/series/${sr.series}/instances/${sr.sop}`, { timeout: 10000 });
     await screenshot('sr');
+    // Its print layout holds the report's text.
+    await page.click('button[data-action=print]');
+    await waitFor(() => document.querySelector('[data-testid=print-sheet] .sr-document'));
+    const printed = await page.textContent('[data-testid=print-sheet] .sr-document');
+    check(printed.includes(sr.concept) && printed.includes(`${sr.value} ${sr.unit}`), 'the SR print layout lacks the measurement');
+    await page.click('button[data-action=close-print]');
   });
 
   await step('tag browser on the SR: nested sequences expand, search filters', async () => {
@@ -316,9 +323,11 @@ async function run() {
       bytes: document.querySelector('[data-testid=doc-view]').dataset.bytes,
       mime: document.querySelector('[data-testid=doc-view]').dataset.mime,
       src: document.querySelector('[data-testid=doc-frame]').src,
+      source: document.querySelector('[data-testid=doc-view]').dataset.source,
       title: document.querySelector('[data-testid=doc-view] h2').textContent,
     }));
     check(doc.mime === 'application/pdf' && Number(doc.bytes) === cfg.pdf.size, `document ${doc.mime}, ${doc.bytes} bytes, want ${cfg.pdf.size}`);
+    check(doc.source === 'bulk', `a ${cfg.pdf.size}-byte document came ${doc.source}, want as WADO-RS bulk data`);
     check(doc.src.startsWith('blob:') && doc.title === 'Referral letter', `frame ${doc.src}, title ${doc.title}`);
     // The frame loaded the blob (the browser's PDF viewer, where it has one).
     await waitFor((src) => !!document.querySelector(`iframe[src="${src}"]`), doc.src);
@@ -336,6 +345,7 @@ async function run() {
     await page.goto(`${base}/viewer/studies/${cfg.corpusPDF.study}`);
     await waitFor(() => document.querySelector('[data-testid=object-view]:not([hidden])')?.dataset.kind === 'document' && document.querySelector('[data-testid=doc-frame]'));
     const bytes = Number(await page.getAttribute('[data-testid=doc-view]', 'data-bytes'));
+    say(`  corpus PDF: ${bytes} bytes, ${await page.getAttribute('[data-testid=doc-view]', 'data-source')}`);
     check(bytes > 1000 && bytes <= cfg.corpusPDF.size, `corpus PDF ${bytes} bytes`);
     await screenshot('corpus-pdf');
   });

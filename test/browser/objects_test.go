@@ -233,8 +233,12 @@ func TestViewerObjects(t *testing.T) {
 	} else {
 		pdf = bytes.TrimRight(pdf, "\x00")
 	}
-	cfg.PDF.Path, cfg.PDF.Size = filepath.Join(tmp, "referral.pdf"), len(pdf)
-	os.WriteFile(cfg.PDF.Path, pdf, 0o644)
+	// Grown past the 64 KiB bulk data threshold (a comment after the end
+	// marker and a second one, as an incremental save leaves), so that the
+	// viewer fetches it as WADO-RS bulk data rather than inline.
+	big := append(append(append([]byte(nil), pdf...), "\n%"+strings.Repeat("lightbox", 10000)+"\n"...), "%%EOF\n"...)
+	cfg.PDF.Path, cfg.PDF.Size = filepath.Join(tmp, "referral.pdf"), len(big)
+	os.WriteFile(cfg.PDF.Path, big, 0o644)
 	cfg.CorpusPDF.Study, cfg.CorpusPDF.Size = f.Dataset.String(dicom.TagStudyInstanceUID), len(f.Dataset.Get(dicom.NewTag(0x0042, 0x0011)).Value)
 
 	cfg.Folder.Path = filepath.Join(tmp, "folder", "sub")

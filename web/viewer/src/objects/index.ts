@@ -184,6 +184,9 @@ export function mountViewerExtras(root: HTMLElement, first: ViewerRoute): Viewer
     }
     objectView.append(...[nav, body].filter((x): x is HTMLElement => !!x));
     objectView.hidden = false;
+    // The address bar names the document shown (a shareable deep link).
+    const url = viewerURL(study, series, sop);
+    if (window.location.pathname !== url) history.replaceState(history.state, '', url);
   };
 
   // ---- current image ----

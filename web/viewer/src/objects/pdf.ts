@@ -11,9 +11,10 @@ const DocumentTitle = '00420010';
 const EncapsulatedDocumentLength = '00420015';
 
 /** documentBytes fetches the encapsulated document of an instance. */
-export async function documentBytes(ds: DicomJSON, study: string, series: string, sop: string, signal?: AbortSignal): Promise<Uint8Array> {
+export async function documentBytes(ds: DicomJSON, study: string, series: string, sop: string, signal?: AbortSignal): Promise<{ bytes: Uint8Array; source: 'inline' | 'bulk' }> {
   const attr = ds[EncapsulatedDocument];
   let bytes: Uint8Array;
+  const source = attr?.InlineBinary ? 'inline' : 'bulk';
   if (attr?.InlineBinary) {
     bytes = Uint8Array.from(atob(attr.InlineBinary), (c) => c.charCodeAt(0));
   } else {
@@ -27,7 +28,7 @@ export async function documentBytes(ds: DicomJSON, study: string, series: string
   // present) gives the document's own.
   const n = num(ds, EncapsulatedDocumentLength);
   if (n !== undefined && n <= bytes.length) bytes = bytes.subarray(0, n);
-  return bytes;
+  return { bytes, source };
 }
 
 /** renderDocument shows an encapsulated document; the returned cleanup revokes its URL. */
@@ -38,8 +39,9 @@ export function renderDocument(ds: DicomJSON, study: string, series: string, sop
   const el = h('section', { class: 'doc-view', 'data-testid': 'doc-view', 'data-mime': mime }, h('h2', {}, title), status);
   let url = '';
   documentBytes(ds, study, series, sop, signal)
-    .then((bytes) => {
+    .then(({ bytes, source }) => {
       if (signal?.aborted) return;
+      el.dataset.source = source;
       const blob = new Blob([bytes as BlobPart], { type: mime });
       url = URL.createObjectURL(blob);
       el.dataset.bytes = String(bytes.length);
