@@ -62,6 +62,7 @@ type mrScenario struct {
 	Frames  int    `json:"frames"`
 	Rows    int    `json:"rows"`
 	Columns int    `json:"columns"`
+	FPS     int    `json:"fps"` // 1000 / Frame Time (0018,1063), rounded
 	File    string `json:"-"`
 	// From pydicom's modality values of frame 1: the 1st and 99th
 	// percentiles (sorted value at round(p*(n-1)), the MR auto window),
@@ -81,6 +82,7 @@ var philipsMR = mrScenario{
 	Frames:  16,
 	Rows:    256,
 	Columns: 256,
+	FPS:     14, // Frame Time 69.47 ms
 }
 
 // ctScenario is the CT study the e2e steps read: corpus

@@ -820,6 +820,8 @@ async function run(page, context) {
     await waitReady(page);
     await waitIndex(page, 0);
     // The file has no window: the viewer sets the automatic one on load.
+    // The frame rate box holds the file's rate: Frame Time 69.47 ms, 14 frames/s.
+    await page.waitForFunction((want) => document.querySelector('[data-testid=cine-fps]').value === want, String(mr.fps), { timeout: 5000 });
     // pydicom's percentiles of frame 1 (computed by the Go test).
     const want = { lower: mr.autoLower, upper: mr.autoUpper, min: mr.min, max: mr.max };
     const bad = await page.evaluate(

@@ -44,6 +44,9 @@ const STUDY_INCLUDE = [Tag.StudyDescription, Tag.ModalitiesInStudy, Tag.Accessio
 const PRIOR_INCLUDE = [Tag.StudyDescription, Tag.ModalitiesInStudy, Tag.StudyDate];
 const NON_IMAGE = ['SR', 'PR', 'KO', 'DOC'];
 const DEFAULT_FPS = 10;
+const FRAME_TIME = '00181063'; // Frame Time (ms)
+const CINE_RATE = '00180040'; // Cine Rate (frames/s)
+const RECOMMENDED_FPS = '00082144'; // Recommended Display Frame Rate
 
 /** warmUp initialises Cornerstone ahead of the first study (see prefetchViewer). */
 export function warmUp(): Promise<void> {
@@ -128,6 +131,7 @@ export async function mountViewer(
     },
     firstImage: (p: Pane) => {
       if (p.number === 1) thumbs.start();
+      if (p === active) suggestFps(p);
     },
     drop: (p: Pane, st: string, series: string) => {
       setActive(p);
@@ -440,6 +444,18 @@ export async function mountViewer(
   const readFps = () => {
     const v = Number(fpsInput.value);
     return Number.isFinite(v) ? Math.max(1, Math.min(60, Math.round(v))) : DEFAULT_FPS;
+  };
+  /**
+   * suggestFps puts the acquisition's frame rate of a multi-frame image
+   * (Recommended Display Frame Rate, else Cine Rate, else 1000 / Frame
+   * Time) in the frame rate box, unless cine is playing.
+   */
+  const suggestFps = (p: Pane) => {
+    const meta = p.current()?.meta;
+    if (!meta || p.cineFps || (p.current()?.frames ?? 1) < 2) return;
+    const frameTime = num(meta, FRAME_TIME);
+    const fps = num(meta, RECOMMENDED_FPS) ?? num(meta, CINE_RATE) ?? (frameTime ? 1000 / frameTime : undefined);
+    if (fps && Number.isFinite(fps) && fps > 0) fpsInput.value = String(Math.max(1, Math.min(60, Math.round(fps))));
   };
   const refreshCineControls = () => {
     const playing = active.cineFps > 0;
