@@ -43,8 +43,12 @@ const (
 // equal the received pixels bit for bit; when they do not (or the encoder
 // cannot represent the image: 1-bit, YBR_*_422, float, samples using bits
 // above Bits Stored, ...), the instance is stored as received and a
-// message logged. Compressed, non-image and deflated instances are always
-// stored as received.
+// message logged. So is an instance the encoding would not make smaller.
+// Compressed, non-image and deflated instances are always stored as
+// received. Encoding is deterministic, so a re-sent instance compresses to
+// the same bytes and is recognised as identical; an instance stored
+// uncompressed before compression was turned on is not (the duplicate
+// policy then applies).
 //
 // With KeepOriginal the received bytes are also committed, before the
 // compressed instance (and so before the acknowledgement), under the
