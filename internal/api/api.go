@@ -69,6 +69,9 @@ type Options struct {
 	Now func() time.Time
 	// MaxLimit caps list sizes; 0 means 1000.
 	MaxLimit int
+	// MaxCaptureBytes caps an uploaded scan or PDF (capture.go); 0 means
+	// 256 MiB.
+	MaxCaptureBytes int64
 }
 
 // ErrForbidden, wrapped by an Authorize error, gives 403.

@@ -15,8 +15,9 @@ import (
 	"github.com/lightbox-pacs/lightbox/internal/index"
 )
 
-// maxCaptureBytes caps an uploaded scan or PDF.
-const maxCaptureBytes = 256 << 20
+// defaultMaxCaptureBytes caps an uploaded scan or PDF unless
+// Options.MaxCaptureBytes says otherwise.
+const defaultMaxCaptureBytes = 256 << 20
 
 // CaptureResult is the answer of the capture endpoints: the instance the
 // upload became.
@@ -88,11 +89,15 @@ func (h *Handler) capture(w http.ResponseWriter, r *http.Request, subj capture.S
 		return nil, 0, &httpError{http.StatusUnsupportedMediaType,
 			fmt.Sprintf("Content-Type %q is not one of %s", ct, strings.Join(capture.MediaTypes, ", "))}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCaptureBytes))
+	limit := h.opts.MaxCaptureBytes
+	if limit <= 0 {
+		limit = defaultMaxCaptureBytes
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, 0, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("upload larger than %d bytes", maxCaptureBytes)}
+			return nil, 0, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("upload larger than %d bytes", limit)}
 		}
 		return nil, 0, badRequest("reading the upload: %v", err)
 	}

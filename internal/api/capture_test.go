@@ -103,6 +103,20 @@ func pydicomAttrs(t *testing.T, path string, keys ...string) map[string]string {
 	return m
 }
 
+func TestCaptureTooLarge(t *testing.T) {
+	fx := newFixture(t, Options{MaxCaptureBytes: 1000})
+	body := append(pngBytes(t, 4, 4), make([]byte, 2000)...) // the size is checked before the content
+	st, res := fx.post("/captures?patientID=P", "image/png", body)
+	if msg, _ := res["error"].(string); st != http.StatusRequestEntityTooLarge || !strings.Contains(msg, "larger than 1000 bytes") {
+		t.Fatalf("status %d %v", st, res)
+	}
+	var s Statistics
+	fx.call("GET", "/statistics", nil, 200, &s)
+	if s.Instances != 0 {
+		t.Errorf("%d instances stored", s.Instances)
+	}
+}
+
 func TestCapture(t *testing.T) {
 	fx := newFixture(t, Options{}, "charset", "encapsulated")
 	srcPath := filepath.Join(testenv.CorpusDir(t), "charset", "german-iso-ir-100.dcm")
