@@ -50,6 +50,8 @@ const ENGINE_ID = 'lightbox-mpr-engine';
 const ORTHO_GROUP = 'lightbox-mpr-ortho';
 const VR_GROUP = 'lightbox-mpr-3d';
 const VOI_SYNC = 'lightbox-mpr-voi';
+/** SOFTWARE_SAMPLE_DISTANCE multiplies the 3D ray-casting step under a software rasteriser. */
+const SOFTWARE_SAMPLE_DISTANCE = 4;
 
 /** OrthoName names an orthogonal viewport. */
 export type OrthoName = 'axial' | 'sagittal' | 'coronal';
@@ -221,7 +223,8 @@ export function openMPR(options: MPROptions): MPRHandle {
       viewportId: vpId('3d'),
       type: Enums.ViewportType.VOLUME_3D,
       element: elements.get('3d')!,
-      defaultOptions: { background: [0.08, 0.08, 0.1] as Types.Point3 },
+      // Seen from the front (anterior), head up, as a coronal slice.
+      defaultOptions: { background: [0.08, 0.08, 0.1] as Types.Point3, orientation: Enums.OrientationAxis.CORONAL },
     },
   ]);
   const vp = (n: OrthoName) => engine.getViewport(vpId(n)) as Types.IVolumeViewport;
@@ -381,12 +384,12 @@ export function openMPR(options: MPROptions): MPRHandle {
     } else {
       v.load(progress);
     }
+    // The slices stream in as they load; the 3D rendering waits for the
+    // whole volume (re-rendering it for every few slices that arrive costs
+    // much and shows a truncated volume).
     await setVolumesForViewports(engine, [{ volumeId }], ORTHO.map((o) => vpId(o.name)));
-    await setVolumesForViewports(engine, [{ volumeId }], [vpId('3d')]);
     if (closed) return;
     setPrimary('Crosshairs');
-    const initial = presets.find((p) => known.has(p));
-    if (initial) setPreset3d(initial);
     engine.render();
     await loaded;
     if (closed) return;
@@ -394,6 +397,13 @@ export function openMPR(options: MPROptions): MPRHandle {
       setState('error', `${state.failed} of ${state.total} slices could not be loaded; the volume is incomplete.`);
       return;
     }
+    await setVolumesForViewports(engine, [{ volumeId }], [vpId('3d')]);
+    if (closed) return;
+    const initial = presets.find((p) => known.has(p));
+    if (initial) setPreset3d(initial);
+    // A software rasteriser casts every ray on the CPU: longer steps along
+    // the rays keep the 3D view usable there (at some cost in detail).
+    if (caps.softwareRasterizer) vp3d().setProperties({ sampleDistanceMultiplier: SOFTWARE_SAMPLE_DISTANCE });
     engine.render();
     await waitRendered(['axial', 'sagittal', 'coronal', '3d']);
     if (!closed) setState('ready', '');

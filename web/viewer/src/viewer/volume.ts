@@ -41,7 +41,7 @@ const dot = (a: number[], b: number[]) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2
  * a volume modality, at least MIN_SLICES of them, with one Frame of
  * Reference, one orientation (within 1e-3), the same rows, columns and
  * pixel spacing, and positions along the slice normal that are distinct
- * and evenly spaced (each gap within 1% — and 0.01 mm — of the mean), with
+ * and evenly spaced (each gap within 1%, or 0.01 mm, of the median gap), with
  * no slice offset within its plane (a tilted, sheared stack is refused).
  */
 export function checkVolume(slices: VolumeSlice[]): VolumeCheck {
@@ -96,12 +96,15 @@ export function checkVolume(slices: VolumeSlice[]): VolumeCheck {
     return { ok: false, reason: 'Two or more images share a slice position (a series of several acquisitions or phases, not one volume).' };
   }
   const spacing = (positioned[positioned.length - 1].pos - positioned[0].pos) / gaps.length;
-  const tolerance = Math.max(0.01, spacing * 0.01);
-  const bad = gaps.findIndex((g) => Math.abs(g - spacing) > tolerance);
-  if (bad >= 0) {
+  // The usual gap is the median one; report the gap furthest from it.
+  const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)];
+  const tolerance = Math.max(0.01, median * 0.01);
+  let bad = 0;
+  for (let i = 1; i < gaps.length; i++) if (Math.abs(gaps[i] - median) > Math.abs(gaps[bad] - median)) bad = i;
+  if (Math.abs(gaps[bad] - median) > tolerance || Math.abs(spacing - median) > tolerance) {
     return {
       ok: false,
-      reason: `The slices are not evenly spaced: ${gaps[bad].toFixed(2)} mm between slices ${bad + 1} and ${bad + 2}, ${spacing.toFixed(2)} mm on average (missing or extra slices).`,
+      reason: `The slices are not evenly spaced: ${gaps[bad].toFixed(2)} mm between slices ${bad + 1} and ${bad + 2}, where most are ${median.toFixed(2)} mm apart (missing or extra slices).`,
     };
   }
   // Each slice's origin must lie on the line through the first along the normal.
