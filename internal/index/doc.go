@@ -14,5 +14,10 @@
 // Matching semantics are defined once here: [ParseQuery] turns the
 // DICOM-encoded values of a [Query] into typed [Condition]s (single value,
 // wildcard, list, range, empty value) which backends translate to their query
-// language. See docs/index-schema.md for the schema and the exact rules.
+// language. Besides the model, an index stores and matches attributes the
+// administrator configured ([Schema], [ParseAttributeSpec]), taken from the
+// stored header; results come in a defined order ([DefaultOrder],
+// [Query.OrderBy]); DT values with UTC offsets compare as instants
+// ([DateTimeUTC]). See docs/index-schema.md for the schema and the exact
+// rules.
 package index
