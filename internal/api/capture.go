@@ -87,7 +87,7 @@ func (h *Handler) capture(w http.ResponseWriter, r *http.Request, subj capture.S
 	ct := r.Header.Get("Content-Type")
 	if !capture.Supported(ct) {
 		return nil, 0, &httpError{http.StatusUnsupportedMediaType,
-			fmt.Sprintf("Content-Type %q is not one of %s", ct, strings.Join(capture.MediaTypes, ", "))}
+			fmt.Sprintf("Content-Type %q is not one of %s", ct, strings.Join(capture.MediaTypes(), ", "))}
 	}
 	limit := h.opts.MaxCaptureBytes
 	if limit <= 0 {

@@ -76,43 +76,45 @@ type Subject struct {
 	StudyDescription       string
 }
 
+// charsetUTF8 is the Specific Character Set of a capture with non-ASCII text.
+const charsetUTF8 = "ISO_IR 192"
+
 // Tags the package reads and writes that package dicom has no name for.
 const (
-	tagInstanceCreationDate     dicom.Tag = 0x00080012
-	tagInstanceCreationTime     dicom.Tag = 0x00080013
-	tagStudyTime                dicom.Tag = 0x00080030
-	tagContentDate              dicom.Tag = 0x00080023
-	tagContentTime              dicom.Tag = 0x00080033
-	tagAcquisitionDateTime      dicom.Tag = 0x0008002A
-	tagAccessionNumber          dicom.Tag = 0x00080050
-	tagConversionType           dicom.Tag = 0x00080064
-	tagManufacturer             dicom.Tag = 0x00080070
-	tagReferringPhysicianName   dicom.Tag = 0x00080090
-	tagStudyDescription         dicom.Tag = 0x00081030
-	tagSeriesDescription        dicom.Tag = 0x0008103E
-	tagIssuerOfPatientID        dicom.Tag = 0x00100021
-	tagPatientBirthDate         dicom.Tag = 0x00100030
-	tagPatientSex               dicom.Tag = 0x00100040
-	tagSoftwareVersions         dicom.Tag = 0x00181020
-	tagDateOfSecondaryCapture   dicom.Tag = 0x00181012
-	tagTimeOfSecondaryCapture   dicom.Tag = 0x00181014
-	tagStudyID                  dicom.Tag = 0x00200010
-	tagSeriesNumber             dicom.Tag = 0x00200011
-	tagInstanceNumber           dicom.Tag = 0x00200013
-	tagPatientOrientation       dicom.Tag = 0x00200020
-	tagLaterality               dicom.Tag = 0x00200060
-	tagPhotometric              dicom.Tag = 0x00280004
-	tagPlanarConfiguration      dicom.Tag = 0x00280006
-	tagHighBit                  dicom.Tag = 0x00280102
-	tagBurnedInAnnotation       dicom.Tag = 0x00280301
-	tagLossyImageCompression    dicom.Tag = 0x00282110
-	tagLossyCompressionMethod   dicom.Tag = 0x00282114
-	tagDocumentTitle            dicom.Tag = 0x00420010
-	tagEncapsulatedDocument     dicom.Tag = 0x00420011
-	tagMIMETypeOfEncapsulated   dicom.Tag = 0x00420012
-	tagEncapsulatedDocumentLen  dicom.Tag = 0x00420015
-	tagConceptNameCodeSequence  dicom.Tag = 0x0040A043
-	tagSpecificCharacterSetUTF8           = "ISO_IR 192"
+	tagInstanceCreationDate    dicom.Tag = 0x00080012
+	tagInstanceCreationTime    dicom.Tag = 0x00080013
+	tagStudyTime               dicom.Tag = 0x00080030
+	tagContentDate             dicom.Tag = 0x00080023
+	tagContentTime             dicom.Tag = 0x00080033
+	tagAcquisitionDateTime     dicom.Tag = 0x0008002A
+	tagAccessionNumber         dicom.Tag = 0x00080050
+	tagConversionType          dicom.Tag = 0x00080064
+	tagManufacturer            dicom.Tag = 0x00080070
+	tagReferringPhysicianName  dicom.Tag = 0x00080090
+	tagStudyDescription        dicom.Tag = 0x00081030
+	tagSeriesDescription       dicom.Tag = 0x0008103E
+	tagIssuerOfPatientID       dicom.Tag = 0x00100021
+	tagPatientBirthDate        dicom.Tag = 0x00100030
+	tagPatientSex              dicom.Tag = 0x00100040
+	tagSoftwareVersions        dicom.Tag = 0x00181020
+	tagDateOfSecondaryCapture  dicom.Tag = 0x00181012
+	tagTimeOfSecondaryCapture  dicom.Tag = 0x00181014
+	tagStudyID                 dicom.Tag = 0x00200010
+	tagSeriesNumber            dicom.Tag = 0x00200011
+	tagInstanceNumber          dicom.Tag = 0x00200013
+	tagPatientOrientation      dicom.Tag = 0x00200020
+	tagLaterality              dicom.Tag = 0x00200060
+	tagPhotometric             dicom.Tag = 0x00280004
+	tagPlanarConfiguration     dicom.Tag = 0x00280006
+	tagHighBit                 dicom.Tag = 0x00280102
+	tagBurnedInAnnotation      dicom.Tag = 0x00280301
+	tagLossyImageCompression   dicom.Tag = 0x00282110
+	tagLossyCompressionMethod  dicom.Tag = 0x00282114
+	tagDocumentTitle           dicom.Tag = 0x00420010
+	tagEncapsulatedDocument    dicom.Tag = 0x00420011
+	tagMIMETypeOfEncapsulated  dicom.Tag = 0x00420012
+	tagEncapsulatedDocumentLen dicom.Tag = 0x00420015
+	tagConceptNameCodeSequence dicom.Tag = 0x0040A043
 )
 
 // SubjectFrom reads the Patient and General Study attributes of a stored
@@ -199,8 +201,11 @@ type Instance struct {
 	TransferSyntaxUID string
 }
 
-// MediaTypes lists the content types Build accepts.
-var MediaTypes = []string{"image/jpeg", "image/png", "image/tiff", "application/pdf"}
+// MediaTypes lists the content types Build accepts (image/jpg and
+// image/pjpeg are taken as image/jpeg too).
+func MediaTypes() []string {
+	return []string{"image/jpeg", "image/png", "image/tiff", "application/pdf"}
+}
 
 // Supported reports whether Build accepts the media type (a Content-Type
 // header value; parameters are ignored).
@@ -221,7 +226,7 @@ func normalType(mediaType string) string {
 func Build(content []byte, mediaType string, subj Subject, opts Options) (*Instance, error) {
 	mt := normalType(mediaType)
 	if !Supported(mt) {
-		return nil, invalid("unsupported content type %q (want one of %s)", mediaType, strings.Join(MediaTypes, ", "))
+		return nil, invalid("unsupported content type %q (want one of %s)", mediaType, strings.Join(MediaTypes(), ", "))
 	}
 	if err := subj.Validate(); err != nil {
 		return nil, err
@@ -362,7 +367,7 @@ func (b *builder) common(class, modality, defaultConversion, defaultDescription 
 
 func (b *builder) finish(study, series, sop, class, ts string) (*Instance, error) {
 	if b.utf8 {
-		b.ds.Set(dicom.NewStringElement(dicom.TagSpecificCharacterSet, dicom.CS, tagSpecificCharacterSetUTF8))
+		b.ds.Set(dicom.NewStringElement(dicom.TagSpecificCharacterSet, dicom.CS, charsetUTF8))
 	}
 	b.ds.Sort()
 	var buf bytes.Buffer

@@ -377,7 +377,7 @@ func FuzzBuild(f *testing.F) {
 	f.Add(hugePNG(70000, 3), uint8(1))
 	f.Add([]byte("%PDF-1.4\n"+strings.Repeat("x", 80)+"\n%%EOF\n"), uint8(3))
 	f.Fuzz(func(t *testing.T, content []byte, kind uint8) {
-		mt := MediaTypes[int(kind)%len(MediaTypes)]
+		mt := MediaTypes()[int(kind)%len(MediaTypes())]
 		inst, err := Build(content, mt, testSubject, Options{MaxPixels: 1 << 20})
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
