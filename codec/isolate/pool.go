@@ -199,8 +199,11 @@ func (p *Pool) Decode(ts string, dst, src []byte, in codec.PixelInfo) (codec.Pix
 	if status != statusOK {
 		return codec.PixelInfo{}, errorOf(status, string(payload))
 	}
-	if len(payload) != len(dst) {
-		return codec.PixelInfo{}, fmt.Errorf("%w: worker returned %d bytes for a %d-byte frame", codec.ErrCorrupt, len(payload), len(dst))
+	if len(payload) != len(dst) || out.FrameSize() != int64(len(dst)) {
+		// A worker's description is believed only when it fits the
+		// buffer: callers index the samples by it.
+		return codec.PixelInfo{}, fmt.Errorf("%w: worker returned %d bytes described as %d for a %d-byte frame",
+			codec.ErrCorrupt, len(payload), out.FrameSize(), len(dst))
 	}
 	copy(dst, payload)
 	return out, nil
