@@ -90,6 +90,9 @@ async function main() {
   try {
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('response', (res) => {
+      if (res.status() >= 400) say(`  HTTP ${res.status()} ${res.request().method()} ${res.url().replace(base.origin, '')}`);
+    });
     page.on('console', (msg) => {
       const text = msg.text();
       if (/Content Security Policy|Refused to (load|connect|execute|create|frame)/i.test(text)) problems.push(`CSP: ${text}`);
@@ -371,6 +374,9 @@ async function run() {
     check(await page.isVisible('tr[data-path="00100020"]'), 'Patient ID row hidden by its own search');
     const shown = await page.evaluate(() => [...document.querySelectorAll('.tag-table tbody tr')].filter((tr) => !tr.hidden).map((tr) => tr.dataset.path));
     check(shown.length === 1 && (await page.textContent('tr[data-path="00100020"] td.value')) === ct.patientID, `search shows ${shown}`);
+    // A keyword finds its attribute by name.
+    await page.fill('[data-testid=tag-search]', 'PatientName');
+    await waitFor(() => !document.querySelector('tr[data-path="00100010"]').hidden && document.querySelector('tr[data-path="00100020"]').hidden);
     await screenshot('tags-ct');
     // Scrolling to the next image updates the browser.
     await page.fill('[data-testid=tag-search]', '');

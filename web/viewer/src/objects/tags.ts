@@ -158,9 +158,14 @@ export class TagBrowser {
   /** filter shows the rows matching the search, within expanded sequences. */
   private filter(): void {
     const q = this.search.value.trim().toLowerCase().replace(/[(),\s]/g, '');
+    // Names match with or without spaces and punctuation, so that a
+    // keyword ("PatientName") finds "Patient's Name" too.
+    const qk = q.replace(/[^a-z0-9]/g, '');
     const matches = (r: Row) =>
       r.kind === 'attr' &&
-      (r.tag.toLowerCase().includes(q) || r.name.toLowerCase().replace(/[\s']/g, '').includes(q) || r.value.toLowerCase().replace(/\s/g, '').includes(q));
+      (r.tag.toLowerCase().includes(q) ||
+        r.name.toLowerCase().replace(/'s\b/g, '').replace(/[^a-z0-9]/g, '').includes(qk || q) ||
+        r.value.toLowerCase().replace(/\s/g, '').includes(q));
     const visible = new Set<Row>();
     if (q) {
       for (const r of this.rows) {
