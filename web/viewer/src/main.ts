@@ -55,15 +55,22 @@ async function render(): Promise<void> {
           p.destroy();
           return;
         }
-        const extras = mountViewerExtras(root, route);
+        // The extras (documents, tags, print, attach) must never take the
+        // image viewer down with them.
+        let extras: ReturnType<typeof mountViewerExtras> | undefined;
+        try {
+          extras = mountViewerExtras(root, route);
+        } catch (err) {
+          console.error('viewer extras failed to start:', err);
+        }
         page = {
           destroy() {
-            extras.destroy();
+            extras?.destroy();
             p.destroy();
           },
           update(r: Route) {
             if (!p.update(r)) return false;
-            if (r.page === 'viewer') extras.update(r);
+            if (r.page === 'viewer') extras?.update(r);
             return true;
           },
         };
