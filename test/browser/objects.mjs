@@ -262,9 +262,11 @@ async function run() {
     }));
     check(got.title.includes(k.title) && got.text.includes(k.description), `KOS "${got.title}": ${got.text}`);
     check(JSON.stringify(got.sops) === JSON.stringify(k.sops), `key images ${got.sops}, want ${k.sops}`);
+    // Each key image is shown as a thumbnail (WADO-RS /thumbnail).
+    await waitFor(() => [...document.querySelectorAll('[data-testid=key-images] img')].every((im) => im.complete && im.naturalWidth > 0));
     await screenshot('key-images');
     // Following the second link shows that image in the viewer.
-    await page.click(`[data-testid=key-images] li[data-sop="${k.sops[1]}"] a`);
+    await page.click(`[data-testid=key-images] li[data-sop="${k.sops[1]}"] a.key-link`);
     await waitFor((sop) => window.lightboxViewer?.ready?.() === true && window.lightboxViewer.state().sop === sop, k.sops[1], 60000);
     await waitFor(() => document.querySelector('[data-testid=object-view]').hidden);
     const st = await page.evaluate(() => window.lightboxViewer.state());

@@ -3,6 +3,7 @@
 // "Of Interest", "For Teaching") and the key object description.
 import { type DicomJSON, str, Tag } from '../dicom';
 import { h } from '../dom';
+import { dicomwebRoot, enc } from '../dicomweb';
 import { viewerURL } from '../router';
 import { SRTag, items, conceptName, evidenceIndex } from './sr';
 
@@ -59,7 +60,18 @@ export function renderKeyImages(ds: DicomJSON): HTMLElement {
         h(
           'li',
           { 'data-sop': k.sop },
-          h('a', { href: viewerURL(k.study, k.series, k.sop, k.frames[0]), 'data-link': true }, `Key image ${i + 1}`),
+          h(
+            'a',
+            { href: viewerURL(k.study, k.series, k.sop, k.frames[0]), 'data-link': true, class: 'key-thumb', title: 'Open in the viewer' },
+            h('img', {
+              src: `${dicomwebRoot()}/studies/${enc(k.study)}/series/${enc(k.series)}/instances/${enc(k.sop)}${k.frames[0] ? `/frames/${k.frames[0]}` : ''}/thumbnail?viewport=128,128`,
+              alt: `Key image ${i + 1}`,
+              loading: 'lazy',
+              width: 128,
+              height: 128,
+            }),
+          ),
+          h('a', { href: viewerURL(k.study, k.series, k.sop, k.frames[0]), 'data-link': true, class: 'key-link' }, `Key image ${i + 1}`),
           ` — ${k.sop}${k.frames.length ? `, frame ${k.frames.join(', ')}` : ''}${k.study !== str(ds, Tag.StudyInstanceUID) ? ' (another study)' : ''}`,
         ),
       ),
