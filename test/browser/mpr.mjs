@@ -352,6 +352,47 @@ async function run() {
     await screenshot('scrolled');
   });
 
+  await step('scroll the coronal slice off rod B: it leaves the coronal slice, the axial reference line follows', async () => {
+    const green = 'rgb(60, 200, 80)'; // the coronal plane's reference line colour
+    const s0 = await mprState();
+    const y0 = s0.viewports.coronal.focalPoint[1];
+    const box = await page.locator('[data-testid=mpr-coronal]').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    let y = y0;
+    for (let i = 0; i < 2 * V.rodHalf + 4 && Math.abs(y - V.origin[1] - V.rodB[1] * V.spacing) <= V.rodHalf * V.spacing + 1; i++) {
+      const renders = (await mprState()).renders.coronal;
+      await page.mouse.wheel(0, 100);
+      await waitFor((prev) => Math.abs(window.lightboxMPR.state().viewports.coronal.focalPoint[1] - prev) > 1e-3, y);
+      await waitRenders('coronal', renders);
+      y = (await mprState()).viewports.coronal.focalPoint[1];
+    }
+    say(`  coronal slice y ${y0.toFixed(2)} -> ${y.toFixed(2)} mm`);
+    check(Math.abs(y - rodB[1]) > V.rodHalf * V.spacing + 1, `coronal slice y=${y} still within rod B`);
+    await expectTissue('coronal', [{ what: 'rod B position, slice off the rod', world: [rodB[0], y, zMid], want: 'tissue' }]);
+    // In the axial viewport the coronal plane is the horizontal green line.
+    const z = (await mprState()).viewports.axial.focalPoint[2];
+    const [, want] = await page.evaluate((w) => window.lightboxMPR.worldToClient('axial', w), [centre[0], y, z]);
+    await waitFor(
+      ({ want, green }) => {
+        const ls = window.lightboxMPR.referenceLines('axial').filter((l) => l.color === green);
+        return ls.length > 0 && ls.every((l) => Math.abs(l.y1 - want) < 3 && Math.abs(l.y2 - want) < 3);
+      },
+      { want, green },
+    );
+  });
+
+  await step('key 3 (bone preset) sets the window of all three slices', async () => {
+    await page.focus('[data-testid=mpr]');
+    await page.keyboard.press('3');
+    await waitFor(() => {
+      const s = window.lightboxMPR.state().viewports;
+      return ['axial', 'sagittal', 'coronal'].every((v) => s[v].voi && Math.abs(s[v].voi.width - 2000) < 0.01 && Math.abs(s[v].voi.center - 500) < 0.01);
+    });
+    // The stack viewer underneath did not take the key.
+    const st = await page.evaluate(() => window.lightboxViewer.state());
+    check(!(Math.abs(st.window - 2000) < 0.01 && Math.abs(st.center - 500) < 0.01), 'the key reached the stack viewer under the MPR view');
+  });
+
   await step('drag a window in the axial slice: sagittal and coronal follow', async () => {
     await page.click('[data-mpr-tool=WindowLevel]');
     const before = (await mprState()).viewports.axial.voi;
@@ -446,6 +487,17 @@ async function run() {
     await page.keyboard.press('ArrowDown');
     await waitFor((i) => window.lightboxViewer.state().index === i + 1 && window.lightboxViewer.ready(), from);
     await screenshot('back-to-stack');
+  });
+
+  await step('reopen MPR: the volume is rebuilt from the cached slices', async () => {
+    await page.click('[data-action=mpr]');
+    await waitFor(() => document.querySelector('[data-testid=mpr]')?.dataset.state === 'ready', null, 120000);
+    const s = await mprState();
+    check(s.loaded === V.slices, `reopened with ${s.loaded} slices loaded`);
+    const zA = s.viewports.axial.focalPoint[2];
+    await expectTissue('axial', [{ what: 'rod A', world: [rodA[0], rodA[1], zA], want: 'bone' }]);
+    await page.click('[data-testid=mpr-back]');
+    await waitFor(() => !document.querySelector('[data-testid=mpr]'));
   });
 
   await step('a series with a slice missing is not offered as a volume', async () => {

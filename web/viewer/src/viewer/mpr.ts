@@ -15,9 +15,11 @@
 // closes. `window.lightboxMPR` is a read-only hook for the browser tests.
 import {
   RenderingEngine,
+  getRenderingEngine,
   Enums,
   CONSTANTS,
   volumeLoader,
+  cache,
   setVolumesForViewports,
   getRenderingCapabilities,
   getShouldUseCPURendering,
@@ -186,11 +188,13 @@ export function openMPR(options: MPROptions): MPRHandle {
   if (!check.ok) {
     state.reason = check.reason;
     setState('not-volume', `This series does not form a volume, so MPR and 3D are not available: ${check.reason}`);
+    grid.hidden = true;
     return handle;
   }
   const caps = getRenderingCapabilities();
   if (!caps.webgl) {
     setState('error', 'MPR and 3D rendering need WebGL, which this browser does not offer.');
+    grid.hidden = true;
     return handle;
   }
 
@@ -207,6 +211,7 @@ export function openMPR(options: MPROptions): MPRHandle {
   // Volume viewports are WebGL only: switch for this engine's viewports
   // (not the existing stack viewports), and back when closing.
   if (getShouldUseCPURendering()) setUseCPURendering(false, false);
+  getRenderingEngine(ENGINE_ID)?.destroy();
   const engine = new RenderingEngine(ENGINE_ID);
   cleanups.push(() => {
     engine.destroy();
@@ -244,6 +249,9 @@ export function openMPR(options: MPROptions): MPRHandle {
 
   // ---- tools ----
   for (const t of [CrosshairsTool, WindowLevelTool, ZoomTool, PanTool, StackScrollTool, TrackballRotateTool]) addTool(t);
+  // Left over by a view whose teardown failed: start afresh.
+  for (const id of [ORTHO_GROUP, VR_GROUP]) if (ToolGroupManager.getToolGroup(id)) ToolGroupManager.destroyToolGroup(id);
+  if (SynchronizerManager.getSynchronizer(VOI_SYNC)) SynchronizerManager.destroySynchronizer(VOI_SYNC);
   const ortho = ToolGroupManager.createToolGroup(ORTHO_GROUP)!;
   cleanups.unshift(() => ToolGroupManager.destroyToolGroup(ORTHO_GROUP));
   const colorOf = new Map(ORTHO.map((o) => [vpId(o.name), o.color]));
@@ -366,8 +374,25 @@ export function openMPR(options: MPROptions): MPRHandle {
     });
 
   (async () => {
+    // A volume's texture belongs to the WebGL context of the engine that
+    // drew it: the volume goes with the view (its images stay cached, so
+    // reopening is quick).
+    if (cache.getVolume(volumeId)) cache.removeVolumeLoadObject(volumeId);
     const volume = await volumeLoader.createAndCacheVolume(volumeId, { imageIds: check.imageIds });
-    if (closed) return;
+    const drop = () => {
+      try {
+        (volume as unknown as { cancelLoading?: () => void }).cancelLoading?.();
+        if (cache.getVolume(volumeId)) cache.removeVolumeLoadObject(volumeId);
+      } catch {
+        /* already gone */
+      }
+    };
+    if (closed) {
+      drop();
+      return;
+    }
+    // Last of all: the viewports and tools ask the volume about themselves as they go.
+    cleanups.unshift(drop);
     let done!: () => void;
     const loaded = new Promise<void>((r) => (done = r));
     const progress = (evt: unknown) => {
