@@ -100,7 +100,7 @@ export async function filesFromDrop(dt: DataTransfer): Promise<File[]> {
 }
 
 /** multipart builds a one-part multipart/related STOW-RS body. */
-function multipart(file: ArrayBuffer): { body: Blob; type: string } {
+function multipart(file: Blob): { body: Blob; type: string } {
   const boundary = `lightbox-${crypto.getRandomValues(new Uint32Array(2)).join('-')}`;
   const body = new Blob([`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, file, `\r\n--${boundary}--\r\n`]);
   return { body, type: `multipart/related; type="application/dicom"; boundary=${boundary}` };
@@ -111,16 +111,16 @@ interface StowJSON {
 }
 
 /** stowOne sends one file, reporting uploaded bytes; resolves with the parsed response. */
-function stowOne(data: ArrayBuffer, onBytes: (sent: number) => void): Promise<{ status: number; json: StowJSON | undefined; text: string; warning: string }> {
+function stowOne(data: Blob, onBytes: (sent: number) => void): Promise<{ status: number; json: StowJSON | undefined; text: string; warning: string }> {
   return new Promise((resolve, reject) => {
     const { body, type } = multipart(data);
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `${dicomwebRoot()}/studies`);
     xhr.setRequestHeader('Content-Type', type);
     xhr.setRequestHeader('Accept', 'application/dicom+json');
-    xhr.upload.onprogress = (ev) => onBytes(Math.min(ev.loaded, data.byteLength));
+    xhr.upload.onprogress = (ev) => onBytes(Math.min(ev.loaded, data.size));
     xhr.onload = () => {
-      onBytes(data.byteLength);
+      onBytes(data.size);
       let json: StowJSON | undefined;
       try {
         json = xhr.responseText ? (JSON.parse(xhr.responseText) as StowJSON) : undefined;
@@ -149,10 +149,11 @@ const studyOf = (ref: Record<string, { Value?: unknown[] }>) => {
 
 /** uploadFile stores one file and classifies the answer. */
 async function uploadFile(file: File, onBytes: (sent: number) => void): Promise<FileResult> {
-  const data = await file.arrayBuffer();
-  const sop = metaUID(data);
+  // The File Meta group is at the start; the file itself is streamed from
+  // disk by the browser, never read whole into memory here.
+  const sop = metaUID(await file.slice(0, 1 << 16).arrayBuffer());
   const known = await exists(sop).catch(() => false);
-  const res = await stowOne(data, onBytes);
+  const res = await stowOne(file, onBytes);
   const ok = res.json?.['00081199']?.Value ?? [];
   const failed = res.json?.['00081198']?.Value ?? [];
   if (ok.length) {
