@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/internal/api"
@@ -268,11 +269,11 @@ func TestViewerObjects(t *testing.T) {
 // output, and fails the test when it fails.
 func runNode(t *testing.T, node, script, env, artifacts string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 6*60e9)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script)
 	cmd.Env = append(os.Environ(), env)
-	cmd.WaitDelay = 10e9
+	cmd.WaitDelay = 10 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
