@@ -47,6 +47,7 @@ type mprVolume struct {
 	Series       string     `json:"series"`
 	Uneven       string     `json:"uneven"`    // the same slices with one missing: not a volume
 	UnevenGap    int        `json:"unevenGap"` // the missing slice's index (0-based) in Uneven
+	MR           string     `json:"mr"`        // the same volume as MR Image Storage (no rescale, no window)
 	Columns      int        `json:"columns"`
 	Rows         int        `json:"rows"`
 	Slices       int        `json:"slices"`
@@ -70,6 +71,7 @@ var mprCT = mprVolume{
 	Series:       "2.25.81757206291861213305826001930381146802",
 	Uneven:       "2.25.81757206291861213305826001930381146803",
 	UnevenGap:    17,
+	MR:           "2.25.81757206291861213305826001930381146804",
 	Columns:      128,
 	Rows:         128,
 	Slices:       40,
@@ -123,17 +125,23 @@ func (v mprVolume) slice(t *testing.T, series string, seriesNumber, k int) []byt
 	}
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	z := v.Origin[2] + float64(k)*v.SliceSpacing
+	mr := series == v.MR
+	sopClass, modality := "1.2.840.10008.5.1.4.1.1.2", "CT"
+	if mr {
+		sopClass, modality = "1.2.840.10008.5.1.4.1.1.4", "MR"
+	}
+	desc := map[string]string{v.Series: "Phantom axial", v.Uneven: "Phantom axial, one slice missing", v.MR: "Phantom axial MR"}[series]
 	set(0x00080005, dicom.CS, "ISO_IR 100")
 	set(0x00080008, dicom.CS, "ORIGINAL", "PRIMARY", "AXIAL")
-	set(0x00080016, dicom.UI, "1.2.840.10008.5.1.4.1.1.2")
+	set(0x00080016, dicom.UI, sopClass)
 	set(0x00080018, dicom.UI, fmt.Sprintf("%s.%d", series, k+1))
 	set(0x00080020, dicom.DA, "20260101")
 	set(0x00080030, dicom.TM, "120000")
 	set(0x00080050, dicom.SH, "MPR0001")
-	set(0x00080060, dicom.CS, "CT")
+	set(0x00080060, dicom.CS, modality)
 	set(0x00080070, dicom.LO, "Lightbox test")
 	set(0x00081030, dicom.LO, "Synthetic MPR phantom")
-	set(0x0008103E, dicom.LO, map[bool]string{true: "Phantom axial", false: "Phantom axial, one slice missing"}[series == v.Series])
+	set(0x0008103E, dicom.LO, desc)
 	set(0x00100010, dicom.PN, "Phantom^Volume")
 	set(0x00100020, dicom.LO, "MPR-PHANTOM")
 	set(0x00100030, dicom.DA, "19700101")
@@ -157,11 +165,13 @@ func (v mprVolume) slice(t *testing.T, series string, seriesNumber, k int) []byt
 	us(0x00280101, 12)
 	us(0x00280102, 11)
 	us(0x00280103, 0)
-	set(0x00281050, dicom.DS, "40")
-	set(0x00281051, dicom.DS, "400")
-	set(0x00281052, dicom.DS, strconv.Itoa(v.Intercept))
-	set(0x00281053, dicom.DS, "1")
-	set(0x00281054, dicom.LO, "HU")
+	if !mr {
+		set(0x00281050, dicom.DS, "40")
+		set(0x00281051, dicom.DS, "400")
+		set(0x00281052, dicom.DS, strconv.Itoa(v.Intercept))
+		set(0x00281053, dicom.DS, "1")
+		set(0x00281054, dicom.LO, "HU")
+	}
 	px := make([]byte, 0, v.Rows*v.Columns*2)
 	for r := range v.Rows {
 		for c := range v.Columns {
@@ -258,15 +268,17 @@ func TestViewerMPR(t *testing.T) {
 
 	srv := mprStartServer(t)
 	v := mprCT
-	var even, uneven [][]byte
+	var even, uneven, mr [][]byte
 	for k := range v.Slices {
 		even = append(even, v.slice(t, v.Series, 1, k))
+		mr = append(mr, v.slice(t, v.MR, 3, k))
 		if k != v.UnevenGap {
 			uneven = append(uneven, v.slice(t, v.Uneven, 2, k))
 		}
 	}
 	mprStow(t, srv.URL, even)
 	mprStow(t, srv.URL, uneven)
+	mprStow(t, srv.URL, mr)
 
 	artifacts := filepath.Join(root, "build", "test-artifacts", "browser")
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
