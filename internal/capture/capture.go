@@ -8,7 +8,9 @@
 // JPEG files in the baseline process (8-bit, Huffman, sequential) are kept
 // byte for byte in JPEG Baseline (Process 1) encapsulated Pixel Data; other
 // JPEGs, PNG and TIFF are decoded and stored as native 8- or 16-bit
-// monochrome or 8-bit RGB in Explicit VR Little Endian. Dimensions are read
+// monochrome or 8-bit RGB in Explicit VR Little Endian. A JPEG whose Exif
+// orientation says it is stored sideways (a phone photograph) is decoded
+// and stored upright. Dimensions are read
 // from the header before anything is decoded, so a file claiming huge
 // dimensions is refused without allocating its pixels.
 //
@@ -430,7 +432,11 @@ func (b *builder) image(content []byte, mt string) (*Instance, error) {
 	if err := b.checkSize(cfg.Width, cfg.Height); err != nil {
 		return nil, err
 	}
+	orientation := 0
 	if format == "jpeg" {
+		orientation = exifOrientation(content)
+	}
+	if format == "jpeg" && orientation <= 1 {
 		if sof, ok := baselineJPEG(content); ok {
 			if sof.width != cfg.Width || sof.height != cfg.Height {
 				return nil, invalid("JPEG frame header %dx%d disagrees with decoder %dx%d", sof.width, sof.height, cfg.Width, cfg.Height)
@@ -441,6 +447,9 @@ func (b *builder) image(content []byte, mt string) (*Instance, error) {
 	img, _, err := image.Decode(bytes.NewReader(content))
 	if err != nil {
 		return nil, invalid("cannot decode %s image: %v", format, err)
+	}
+	if orientation > 1 {
+		img = orient(img, orientation) // stored upright: DICOM has no Exif
 	}
 	return b.native(img)
 }

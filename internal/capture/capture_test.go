@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -432,4 +434,98 @@ func BenchmarkBuild(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestBuildExifOrientation stores phone photographs upright: a JPEG of
+// quadrants (red, green / blue, white) written by Pillow with an Exif
+// orientation is read back with pydicom with its quadrants where a viewer
+// honouring Exif would show them.
+func TestBuildExifOrientation(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 64, 32))
+	quad := [2][2]color.NRGBA{{{230, 20, 20, 255}, {20, 230, 20, 255}}, {{20, 20, 230, 255}, {240, 240, 240, 255}}}
+	for y := 0; y < 32; y++ {
+		for x := 0; x < 64; x++ {
+			img.Set(x, y, quad[y/16][x/32])
+		}
+	}
+	py := testenv.PythonWithPydicom(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.png")
+	os.WriteFile(in, encodePNG(t, img), 0o644)
+	// Expected colour initials of the shown quadrants: top-left, top-right,
+	// bottom-left, bottom-right.
+	tests := []struct {
+		orientation  int
+		rows, cols   int
+		ts, expected string
+	}{
+		{1, 32, 64, JPEGBaseline, "RGBW"},
+		{3, 32, 64, ExplicitVRLittleEndian, "WBGR"},
+		{6, 64, 32, ExplicitVRLittleEndian, "BRWG"},
+		{8, 64, 32, ExplicitVRLittleEndian, "GWRB"},
+	}
+	for _, tc := range tests {
+		t.Run(strconv.Itoa(tc.orientation), func(t *testing.T) {
+			jpg := filepath.Join(dir, "o.jpg")
+			script := `
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1]).convert("RGB")
+ex = Image.Exif()
+ex[0x0112] = int(sys.argv[3])
+im.save(sys.argv[2], "JPEG", quality=95, exif=ex.tobytes())
+`
+			if out, err := exec.Command(py, "-c", script, in, jpg, strconv.Itoa(tc.orientation)).CombinedOutput(); err != nil {
+				t.Fatalf("Pillow: %v\n%s", err, out)
+			}
+			content, _ := os.ReadFile(jpg)
+			if got := exifOrientation(content); got != tc.orientation {
+				t.Fatalf("exifOrientation = %d, want %d", got, tc.orientation)
+			}
+			inst, err := Build(content, "image/jpeg", testSubject, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inst.TransferSyntaxUID != tc.ts {
+				t.Errorf("transfer syntax %s, want %s", inst.TransferSyntaxUID, tc.ts)
+			}
+			path := filepath.Join(dir, "o.dcm")
+			os.WriteFile(path, inst.Bytes, 0o644)
+			read := `
+import sys, pydicom
+from pydicom.pixel_data_handlers.util import convert_color_space
+ds = pydicom.dcmread(sys.argv[1])
+a = ds.pixel_array
+if ds.PhotometricInterpretation.startswith("YBR"):
+    a = convert_color_space(a, "YBR_FULL", "RGB")
+r, c = a.shape[0], a.shape[1]
+def name(p):
+    p = [int(v) for v in p]
+    if min(p) > 180: return "W"
+    return "RGB"[p.index(max(p))]
+print(r, c, "".join(name(a[y][x]) for y, x in ((r//4, c//4), (r//4, 3*c//4), (3*r//4, c//4), (3*r//4, 3*c//4))))
+`
+			out, err := exec.Command(py, "-c", read, path).CombinedOutput()
+			if err != nil {
+				t.Fatalf("pydicom: %v\n%s", err, out)
+			}
+			want := fmt.Sprintf("%d %d %s", tc.rows, tc.cols, tc.expected)
+			if got := strings.TrimSpace(string(out)); got != want {
+				t.Errorf("pydicom reads %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// FuzzExifOrientation checks the Exif walk alone: never a panic or an out
+// of range read, and only orientations 0 to 8.
+func FuzzExifOrientation(f *testing.F) {
+	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0, 'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1,
+		0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0xFF, 0xDA})
+	f.Add(encodeJPEG(f, testImage(3, 3)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if o := exifOrientation(b); o < 0 || o > 8 {
+			t.Fatalf("orientation %d", o)
+		}
+	})
 }
