@@ -510,6 +510,7 @@ async function run() {
     const options = await page.$$eval('[data-testid=mpr-3d-preset] option', (os) => os.map((o) => o.value));
     say(`  3D presets: ${options.join(', ')}; shown ${s.preset3d}`);
     check(s.preset3d === 'MR-Default' && options.every((o) => o.startsWith('MR-')), `MR volume: 3D preset ${s.preset3d} of ${options.join(', ')}`);
+    check(await page.locator('[data-testid=mpr-wl-preset]').isHidden(), 'CT window presets offered for an MR volume');
     await waitStable('3d');
     const d = await digest3d();
     say(`  3D ${d.hash}: ${d.lit} pixels unlike the background`);

@@ -158,6 +158,7 @@ export function openMPR(options: MPROptions): MPRHandle {
   const handle: MPRHandle = { close };
   current = handle;
 
+  let isCT = false;
   // Keys while the view is open are its own: Esc goes back, 1–5 are the CT
   // presets; the stack viewer's shortcuts must not act on the hidden stack.
   const onKey = (ev: KeyboardEvent) => {
@@ -170,7 +171,7 @@ export function openMPR(options: MPROptions): MPRHandle {
       return;
     }
     const p = CT_PRESETS.find((x) => x.key === ev.key);
-    if (p && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+    if (p && isCT && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
       ev.preventDefault();
       setWindow(p.width, p.center);
     }
@@ -185,6 +186,7 @@ export function openMPR(options: MPROptions): MPRHandle {
   });
 
   const check = checkVolume(options.slices);
+  isCT = check.ok && check.modality === 'CT';
   if (!check.ok) {
     state.reason = check.reason;
     setState('not-volume', `This series does not form a volume, so MPR and 3D are not available: ${check.reason}`);
@@ -356,6 +358,8 @@ export function openMPR(options: MPROptions): MPRHandle {
     },
     'Reset',
   );
+  // The CT windows (Hounsfield units) mean nothing for other modalities.
+  if (check.modality !== 'CT') wlSelect.hidden = true;
   toolbar.append(h('span', { class: 'sep' }), wlSelect, h('span', { class: 'sep' }), h('label', {}, '3D ', vrSelect), resetButton);
 
   // ---- the volume ----
