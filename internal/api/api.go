@@ -141,6 +141,7 @@ func (h *Handler) routes() []route {
 		{"DELETE", "/series/{series}", true, h.deleteSeries},
 		{"GET", "/series/{series}/instances", false, h.seriesInstances},
 		{"GET", "/instances/{instance}", false, h.getInstance},
+		{"GET", "/instances/{instance}/file", false, h.instanceFile},
 		{"DELETE", "/instances/{instance}", true, h.deleteInstance},
 		{"GET", "/conflicts", false, h.conflicts},
 		{"GET", "/remote-aes", false, h.listAEs},
@@ -180,6 +181,9 @@ func (h *Handler) wrap(rt route) http.Handler {
 		v, status, err := rt.fn(w, r)
 		if err != nil {
 			h.writeError(w, r, err)
+			return
+		}
+		if _, ok := v.(served); ok {
 			return
 		}
 		if raw, ok := v.([]byte); ok {

@@ -20,12 +20,19 @@ import (
 )
 
 type fixture struct {
-	t   *testing.T
-	srv *httptest.Server
-	dir string
+	t    *testing.T
+	srv  *httptest.Server
+	dir  string
+	arch *archive.Archive
 }
 
 func newFixture(t *testing.T, opts Options, corpusDirs ...string) *fixture {
+	t.Helper()
+	return newFixtureArchive(t, opts, archive.Options{}, corpusDirs...)
+}
+
+// newFixtureArchive is newFixture over an archive with archOpts.
+func newFixtureArchive(t *testing.T, opts Options, archOpts archive.Options, corpusDirs ...string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	bs, err := blobfs.Open(filepath.Join(dir, "blobs"), blobfs.Options{NoSync: true})
@@ -36,7 +43,7 @@ func newFixture(t *testing.T, opts Options, corpusDirs ...string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arch := archive.New(bs, idx, archive.Options{})
+	arch := archive.New(bs, idx, archOpts)
 	for _, d := range corpusDirs {
 		root := filepath.Join(testenv.CorpusDir(t), d)
 		filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
@@ -68,7 +75,7 @@ func newFixture(t *testing.T, opts Options, corpusDirs ...string) *fixture {
 		arch.Close()
 		idx.Close()
 	})
-	return &fixture{t: t, srv: srv, dir: dir}
+	return &fixture{t: t, srv: srv, dir: dir, arch: arch}
 }
 
 func (fx *fixture) call(method, path string, body any, status int, out any) {
