@@ -247,7 +247,14 @@ async function run() {
     for (const v of ['axial', 'sagittal', 'coronal']) {
       const w = s.viewports[v].voi;
       check(w && Math.abs(w.width - WINDOW.width) < 0.01 && Math.abs(w.center - WINDOW.center) < 0.01, `${v} window ${JSON.stringify(w)}, want ${WINDOW.width}/${WINDOW.center}`);
+      const info = await page.textContent(`[data-testid=mpr-info-${v}]`);
+      say(`  ${v} corner: ${info}`);
+      check(info.includes(`W ${WINDOW.width} L ${WINDOW.center}`), `${v} corner text "${info}" lacks the window`);
     }
+    // The axial slice's position in its corner is the slice's z.
+    const z = s.viewports.axial.focalPoint[2];
+    const info = await page.textContent('[data-testid=mpr-info-axial]');
+    check(info.includes(`Slice ${s.viewports.axial.slice + 1}/${V.slices}`) && info.includes(`z ${z.toFixed(1)} mm`), `axial corner text "${info}", want slice ${s.viewports.axial.slice + 1}/${V.slices} at z ${z.toFixed(1)} mm`);
   });
 
   await step('rods drawn where the geometry puts them in each slice', async () => {

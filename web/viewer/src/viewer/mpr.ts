@@ -202,12 +202,15 @@ export function openMPR(options: MPROptions): MPRHandle {
 
   // ---- viewports ----
   const elements = new Map<ViewName, HTMLDivElement>();
+  const infos = new Map<ViewName, HTMLElement>();
   const vpId = (n: ViewName) => `lightbox-mpr-${n}`;
   for (const v of [...ORTHO.map((o) => ({ name: o.name as ViewName, label: o.label, color: o.color })), { name: '3d' as ViewName, label: '3D', color: '#8af' }]) {
     const el = h('div', { class: 'mpr-viewport', 'data-testid': `mpr-${v.name}`, 'data-view': v.name }) as HTMLDivElement;
     el.addEventListener('contextmenu', (ev) => ev.preventDefault());
     elements.set(v.name, el);
-    grid.append(h('div', { class: 'mpr-cell', 'data-view': v.name }, el, h('span', { class: 'mpr-label', style: `color: ${v.color}` }, v.label)));
+    const info = h('span', { class: 'mpr-info', 'data-testid': `mpr-info-${v.name}` }, '');
+    infos.set(v.name, info);
+    grid.append(h('div', { class: 'mpr-cell', 'data-view': v.name }, el, h('span', { class: 'mpr-label', style: `color: ${v.color}` }, v.label), info));
   }
 
   // Volume viewports are WebGL only: switch for this engine's viewports
@@ -241,9 +244,33 @@ export function openMPR(options: MPROptions): MPRHandle {
   });
   ro.observe(grid);
   cleanups.push(() => ro.disconnect());
+  // Corner text of a slice: its number, its position (patient axis, mm) and the window.
+  const describe = (name: OrthoName) => {
+    const v = vp(name);
+    const slice = csUtils.getImageSliceDataForVolumeViewport(v);
+    const cam = v.getCamera();
+    const r = v.getProperties()?.voiRange;
+    if (!slice || !cam.focalPoint) return '';
+    const axis = name === 'axial' ? 'z' : name === 'sagittal' ? 'x' : 'y';
+    const wl = r ? fromRange(r) : undefined;
+    return [
+      `Slice ${slice.imageIndex + 1}/${slice.numberOfSlices}`,
+      `${axis} ${(name === 'axial' ? cam.focalPoint[2] : name === 'sagittal' ? cam.focalPoint[0] : cam.focalPoint[1]).toFixed(1)} mm`,
+      wl ? `W ${Math.round(wl.width)} L ${Math.round(wl.center)}` : '',
+    ]
+      .filter(Boolean)
+      .join(' · ');
+  };
   for (const [name, el] of elements) {
     const fn = () => {
       state.renders[name]++;
+      if (name !== '3d') {
+        try {
+          infos.get(name)!.textContent = describe(name);
+        } catch {
+          /* viewport without its volume yet */
+        }
+      }
     };
     el.addEventListener(Enums.Events.IMAGE_RENDERED, fn);
     cleanups.push(() => el.removeEventListener(Enums.Events.IMAGE_RENDERED, fn));
