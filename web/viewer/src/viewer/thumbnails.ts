@@ -68,6 +68,12 @@ function loadServerThumbnail(img: HTMLImageElement, url: string): Promise<boolea
  * element); it resolves when done or given up.
  */
 export async function fillThumbnail(box: HTMLElement, study: string, series: string, modality: string): Promise<void> {
+  // Documents (SR, PDF, key objects) have no image to show, and asking the
+  // server would get a 400 that must not count against its thumbnails.
+  if (NON_IMAGE.has(modality)) {
+    box.textContent = modality;
+    return;
+  }
   if (serverThumbnails !== 'no') {
     const img = document.createElement('img');
     img.alt = '';
@@ -83,10 +89,6 @@ export async function fillThumbnail(box: HTMLElement, study: string, series: str
     if (serverThumbnails === 'unknown') serverThumbnails = 'no';
   }
   // First image of the series, drawn by Cornerstone.
-  if (NON_IMAGE.has(modality)) {
-    box.textContent = modality;
-    return;
-  }
   const params = new URLSearchParams();
   params.append('includefield', Tag.InstanceNumber);
   const images = (await qido(`/studies/${enc(study)}/series/${enc(series)}/instances`, params)).items;
