@@ -53,7 +53,7 @@ const ORTHO_GROUP = 'lightbox-mpr-ortho';
 const VR_GROUP = 'lightbox-mpr-3d';
 const VOI_SYNC = 'lightbox-mpr-voi';
 /** SOFTWARE_SAMPLE_DISTANCE multiplies the 3D ray-casting step under a software rasteriser. */
-const SOFTWARE_SAMPLE_DISTANCE = 4;
+const SOFTWARE_SAMPLE_DISTANCE = 2;
 
 /** OrthoName names an orthogonal viewport. */
 export type OrthoName = 'axial' | 'sagittal' | 'coronal';
