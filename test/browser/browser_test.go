@@ -35,6 +35,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/lightbox-pacs/lightbox/codec/all" // the server's codecs, as `lightbox serve` links them
 	"github.com/lightbox-pacs/lightbox/internal/archive"
 	blobfs "github.com/lightbox-pacs/lightbox/internal/blob/fs"
 	"github.com/lightbox-pacs/lightbox/internal/dicomweb"
@@ -50,7 +51,9 @@ var corpusDirs = []string{"series", "ct", "mr", "us"}
 
 // corpusExtra are single corpus files loaded besides corpusDirs: a
 // multi-frame MR without a window of its own (MR auto window, cine).
-var corpusExtra = []string{"multiframe/philips-mr-16f.dcm"}
+// multi-frame colour ultrasound (sonosite-us-30f-jpeg, JPEG YBR_FULL_422)
+// and a lossy JPEG 2000 CT.
+var corpusExtra = []string{"multiframe/philips-mr-16f.dcm", "multiframe/sonosite-us-30f-jpeg.dcm", "transfer-syntax/ge-ct-j2k-91.dcm"}
 
 // mrScenario is the multi-frame MR the MR auto window and cine steps use:
 // corpus multiframe/philips-mr-16f.dcm (Philips MR Image Storage, 16 frames
@@ -157,13 +160,78 @@ var geCT = ctScenario{
 
 // e2eConfig is what e2e.mjs reads from LIGHTBOX_E2E.
 type e2eConfig struct {
-	BaseURL    string     `json:"baseURL"`
-	Chromium   string     `json:"chromium"`
-	ViewerDir  string     `json:"viewerDir"`
-	Artifacts  string     `json:"artifacts"`
-	StudyCount int        `json:"studyCount"`
-	CT         ctScenario `json:"ct"`
-	MRAuto     mrScenario `json:"mrAuto"`
+	BaseURL    string      `json:"baseURL"`
+	Chromium   string      `json:"chromium"`
+	ViewerDir  string      `json:"viewerDir"`
+	Artifacts  string      `json:"artifacts"`
+	StudyCount int         `json:"studyCount"`
+	CT         ctScenario  `json:"ct"`
+	MRAuto     mrScenario  `json:"mrAuto"`
+	Images     []imageCase `json:"images"`
+}
+
+// imageCase is one image the e2e steps open and whose drawn pixels they
+// check against an independent decoder: JPEG 2000 (lossless and lossy),
+// a multi-frame colour ultrasound (JPEG baseline YBR_FULL_422), and a file
+// the browser cannot decode (the viewer falls back to the server's decode).
+type imageCase struct {
+	Name      string `json:"name"`
+	File      string `json:"file"`
+	PatientID string `json:"patientID"` // searched from the home page; "" opens the image's URL
+	Modality  string `json:"modality"`
+	Study     string `json:"study"`
+	Series    string `json:"series"`
+	SOP       string `json:"sop"`
+	Syntax    string `json:"syntax"` // stored Transfer Syntax UID, checked in the series metadata
+	Frames    int    `json:"frames"`
+	Rows      int    `json:"rows"`
+	Columns   int    `json:"columns"`
+	Colour    bool   `json:"colour"`
+	// Tol is how far a modality value (grey) or a channel (colour, 0-255)
+	// may be from the reference.
+	Tol float64 `json:"tol"`
+	// Decode is where the viewer must decode it: "browser" or "server".
+	Decode string `json:"decode"`
+	// BreakBrowserDecode makes the browser's decode fail: the test answers
+	// the viewer's requests for the stored bytes (transfer-syntax=*) with a
+	// JPEG 2000 stream of garbage, as a codec refusing a stream would, and
+	// lets the server-decoded request through. The corpus has no file in a
+	// syntax Cornerstone 5.14 lacks a decoder for that Lightbox decodes.
+	BreakBrowserDecode bool `json:"breakBrowserDecode"`
+	// Reference names the decoder of the expected values (pydicom).
+	Reference string `json:"reference"`
+	// Checks are the frames checked (1-based) with their samples: column,
+	// row, then the modality value (grey) or R, G, B (colour).
+	Checks []frameCheck `json:"checks"`
+}
+
+type frameCheck struct {
+	Frame   int         `json:"frame"`
+	Samples [][]float64 `json:"samples"`
+}
+
+var imageCases = []imageCase{
+	{
+		Name: "JPEG 2000 lossless MR", File: "mr/hitachi-mr-j2k-lossless.dcm", PatientID: "b6a45b55-6441-4993-a151-498a0cb0fb66", Modality: "MR",
+		Study: "1.2.276.0.7230010.3.1.2.2358427580.3460.1646695830.793", Series: "1.2.276.0.7230010.3.1.3.2358427580.3460.1646695830.794",
+		SOP: "1.2.276.0.7230010.3.1.4.2358427580.3460.1646695830.795", Syntax: "1.2.840.10008.1.2.4.90", Frames: 1, Rows: 256, Columns: 256, Tol: 0, Decode: "browser", Reference: "pydicom",
+	},
+	{
+		Name: "JPEG 2000 lossy CT", File: "transfer-syntax/ge-ct-j2k-91.dcm", PatientID: "2178309", Modality: "CT",
+		Study: "1.2.840.113619.2.30.1.1762295590.1623.978668949.886", Series: "1.2.840.113619.2.30.1.1762295590.1623.978668949.890",
+		SOP: "1.2.826.0.1.3680043.2.1143.4125370814499755226971558133553910467", Syntax: "1.2.840.10008.1.2.4.91", Frames: 1, Rows: 512, Columns: 512, Tol: 2, Decode: "browser", Reference: "pydicom",
+	},
+	{
+		Name: "colour ultrasound, 30 frames JPEG YBR_FULL_422", File: "multiframe/sonosite-us-30f-jpeg.dcm", PatientID: "204", Modality: "US",
+		Study: "1.2.840.114340.3.8251017118051.1.20160503.120850.2171", Series: "1.2.840.114340.3.8251017118051.2.20160503.120850.2171",
+		SOP: "1.2.840.114340.3.8251017118051.3.20160503.121539.16117.4", Syntax: "1.2.840.10008.1.2.4.50", Frames: 30, Rows: 240, Columns: 320, Colour: true, Tol: 6, Decode: "browser", Reference: "pydicom",
+	},
+	{
+		Name: "JPEG 2000 the browser fails to decode (server-decoded)", File: "mr/philips-mr-j2k-lossless.dcm", PatientID: "14079", Modality: "MR",
+		Study: "1.3.46.670589.11.30069.5.0.5580.2012100810493992000", Series: "1.3.46.670589.11.30069.5.0.7684.2012100810590168025",
+		SOP: "1.3.46.670589.11.30069.5.0.7684.2012100810592485026", Syntax: "1.2.840.10008.1.2.4.90", Frames: 1, Rows: 256, Columns: 256, Tol: 0,
+		Decode: "server", Reference: "pydicom", BreakBrowserDecode: true,
+	},
 }
 
 func TestViewerEndToEnd(t *testing.T) {
@@ -197,6 +265,11 @@ func TestViewerEndToEnd(t *testing.T) {
 	mr.AutoLower, mr.AutoUpper = at(0.01), at(0.99)
 	mr.Min, mr.Max = sorted[0], sorted[len(sorted)-1]
 
+	var images []imageCase
+	for _, c := range imageCases {
+		images = append(images, imageReference(t, python, corpus, c))
+	}
+
 	srv, studies := startServer(t)
 	artifacts := filepath.Join(root, "build", "test-artifacts", "browser")
 	if err := os.RemoveAll(artifacts); err != nil {
@@ -210,6 +283,7 @@ func TestViewerEndToEnd(t *testing.T) {
 		StudyCount: studies,
 		CT:         ct,
 		MRAuto:     mr,
+		Images:     images,
 	}
 	runE2E(t, node, filepath.Join(root, "test", "browser", "e2e.mjs"), cfg)
 }
@@ -319,7 +393,9 @@ func startServer(t *testing.T) (*httptest.Server, int) {
 	}
 	t.Logf("archive: %d instances in %d studies from corpus %s and %s", stored, len(studies), strings.Join(corpusDirs, ", "), strings.Join(corpusExtra, ", "))
 
-	dw := dicomweb.New(arch, dicomweb.Options{Logger: log, TempDir: dir})
+	// The transcoder `lightbox serve` uses: frames the browser cannot decode
+	// are asked for decoded (Explicit VR Little Endian).
+	dw := dicomweb.New(arch, dicomweb.Options{Logger: log, TempDir: dir, Transcoder: dicomweb.CodecTranscoder{}})
 	mux := http.NewServeMux()
 	mux.Handle(dicomweb.DefaultPrefix+"/", dw)
 	mux.Handle("/", webui.Handler())
@@ -408,4 +484,95 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// pydicomRGBScript prints, as JSON, the 8-bit RGB samples of one frame as
+// pydicom decodes it (YBR_FULL and YBR_FULL_422 converted to RGB).
+const pydicomRGBScript = `
+import json, sys
+import pydicom
+from pydicom.pixel_data_handlers.util import convert_color_space
+ds = pydicom.dcmread(sys.argv[1])
+arr = ds.pixel_array
+if int(getattr(ds, "NumberOfFrames", 1) or 1) > 1:
+    arr = arr[int(sys.argv[2])]
+if ds.PhotometricInterpretation in ("YBR_FULL", "YBR_FULL_422"):
+    arr = convert_color_space(arr, "YBR_FULL", "RGB")
+json.dump([float(v) for v in arr.reshape(-1)], sys.stdout)
+`
+
+// imageReference fills c.Checks from the reference decoder: for grey
+// images a grid of modality values; for colour ones the RGB of grid points
+// whose 5x5 neighbourhood is nearly uniform (so that chroma upsampling and
+// display interpolation cannot move the drawn colour), at most 40 of them.
+func imageReference(t *testing.T, python, corpus string, c imageCase) imageCase {
+	t.Helper()
+	frames := []int{1}
+	if c.Frames > 1 {
+		frames = append(frames, c.Frames/2+1)
+	}
+	path := filepath.Join(corpus, c.File)
+	for _, fr := range frames {
+		var px []float64
+		switch {
+		case !c.Colour:
+			px = pydicomModality(t, python, path, fr-1)
+		default:
+			px = pydicomJSON(t, python, pydicomRGBScript, path, fr-1)
+		}
+		spp := 1
+		if c.Colour {
+			spp = 3
+		}
+		if len(px) != c.Rows*c.Columns*spp {
+			t.Fatalf("%s: reference read %d values, want %d", c.File, len(px), c.Rows*c.Columns*spp)
+		}
+		at := func(x, y, k int) float64 { return px[(y*c.Columns+x)*spp+k] }
+		fc := frameCheck{Frame: fr}
+		step := 8
+		for y := 3; y < c.Rows-3; y += c.Rows / step / 2 {
+			for x := 3; x < c.Columns-3; x += c.Columns / step / 2 {
+				if !c.Colour {
+					if len(fc.Samples) < 64 && (x*7+y*3)%5 == 0 {
+						fc.Samples = append(fc.Samples, []float64{float64(x), float64(y), at(x, y, 0)})
+					}
+					continue
+				}
+				flat := true
+				for dy := -2; dy <= 2 && flat; dy++ {
+					for dx := -2; dx <= 2 && flat; dx++ {
+						for k := 0; k < 3; k++ {
+							if math.Abs(at(x+dx, y+dy, k)-at(x, y, k)) > 2 {
+								flat = false
+							}
+						}
+					}
+				}
+				if flat && len(fc.Samples) < 40 {
+					fc.Samples = append(fc.Samples, []float64{float64(x), float64(y), at(x, y, 0), at(x, y, 1), at(x, y, 2)})
+				}
+			}
+		}
+		if len(fc.Samples) < 8 {
+			t.Fatalf("%s frame %d: only %d reference samples", c.File, fr, len(fc.Samples))
+		}
+		c.Checks = append(c.Checks, fc)
+	}
+	return c
+}
+
+// pydicomJSON runs a pydicom script over a file and frame and reads its JSON list.
+func pydicomJSON(t *testing.T, python, script, path string, frame int) []float64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, python, "-c", script, path, strconv.Itoa(frame)).Output()
+	if err != nil {
+		t.Fatalf("pydicom %s: %v", path, err)
+	}
+	var v []float64
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatalf("pydicom %s: %v", path, err)
+	}
+	return v
 }

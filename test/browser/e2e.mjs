@@ -9,6 +9,10 @@
 //   artifacts    directory for screenshots and the step log
 //   ct           the CT study the steps use: search terms, UIDs, and the
 //                values the checks expect (from the corpus files)
+//   images       JPEG 2000, colour ultrasound and server-decoded images with
+//                pydicom's values at sampled pixels (runImageCases)
+//
+// LIGHTBOX_E2E_ONLY_IMAGES=1 runs only the image cases (while working on them).
 //
 // Each step checks what the reader would see — rendered canvas pixels, the
 // overlay text, the measured length — not only that the page loaded, and
@@ -92,7 +96,10 @@ async function main() {
 }
 
 function watch(page) {
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('pageerror', (err) => {
+    problems.push(`page error: ${err.message}`);
+    say(`  page error: ${(err.stack || err.message).split('\n').slice(0, 6).join(' | ')}`);
+  });
   page.on('console', (msg) => {
     const text = msg.text();
     if (/Content Security Policy|Refused to (load|connect|execute|create)/i.test(text)) {
@@ -488,6 +495,11 @@ const overlayText = (page, corner) => page.locator(`[data-testid=overlay-${corne
 // ---- the scenario ----
 
 async function run(page, context) {
+  if (process.env.LIGHTBOX_E2E_ONLY_IMAGES) {
+    currentPage = page;
+    await runImageCases(page);
+    return;
+  }
   currentPage = page;
   const ct = cfg.ct;
   const base = cfg.baseURL.replace(/\/$/, '');
@@ -1076,6 +1088,146 @@ async function run(page, context) {
     await p3.close();
     currentPage = page;
   });
+
+  // JPEG 2000, colour ultrasound, and a file the browser cannot decode.
+  await runImageCases(page);
+}
+
+/**
+ * openImageCase opens an image case: from the home page (search by patient
+ * ID and modality, open the study) when it has a patient ID, else by its URL.
+ */
+async function openImageCase(page, c) {
+  const base = cfg.baseURL;
+  if (c.patientID) {
+    await page.goto(`${base}/`);
+    await page.fill('[data-testid=search-pid]', c.patientID);
+    await page.selectOption('select[name=mod]', c.modality);
+    await page.click('[data-testid=search-submit]');
+    await page.waitForURL(/pid=/);
+    await page.waitForSelector(`tr[data-study="${c.study}"] a.open-study`, { timeout: 15000 });
+    await page.click(`tr[data-study="${c.study}"] a.open-study`);
+    await page.waitForURL(new RegExp(`/viewer/studies/${c.study.replaceAll('.', '\\.')}`));
+  } else {
+    await page.goto(`${base}/viewer/studies/${c.study}/series/${c.series}/instances/${c.sop}`);
+  }
+  await page.waitForFunction((s) => window.lightboxViewer?.state().sop === s, c.sop, { timeout: 60000 });
+  await waitReady(page);
+}
+
+/**
+ * checkImageCase compares what the viewer holds and draws for one frame of
+ * an image case with the reference decoder's values: modality values for
+ * grey images (and the drawn greys under the window shown), the RGB drawn on
+ * the canvas for colour ones; and where it was decoded.
+ */
+async function checkImageCase(page, c, fc) {
+  const st = await viewerState(page);
+  check(st.sop === c.sop && st.frame === fc.frame, `showing ${st.sop} frame ${st.frame}, want ${c.sop} frame ${fc.frame}`);
+  check(st.count === c.frames, `stack has ${st.count} images, want ${c.frames}`);
+  const decode = await page.$eval('[data-testid=viewport]', (el) => el.dataset.decode);
+  check(decode === c.decode, `decoded in the ${decode}, want ${c.decode}`);
+  const all = (await page.locator('.viewport-wrap[data-pane="1"]').innerText()).replace(/\s+/g, ' ');
+  check((c.decode === 'server') === all.includes('Server-decoded'), `overlay ${c.decode === 'server' ? 'lacks' : 'shows'} "Server-decoded": ${JSON.stringify(all.slice(0, 300))}`);
+  const size = await page.evaluate(() => window.lightboxViewer.imageSize());
+  check(size && size[0] === c.columns && size[1] === c.rows, `image size ${size}, want ${c.columns}x${c.rows}`);
+  const pts = fc.samples.map((s) => [s[0], s[1]]);
+  const got = await samplePixels(page, pts);
+  let worst = 0;
+  const bad = [];
+  if (!c.colour) {
+    for (let i = 0; i < got.length; i++) {
+      const d = Math.abs(got[i].hu - fc.samples[i][2]);
+      worst = Math.max(worst, d);
+      if (!(d <= c.tol)) bad.push(`(${pts[i]}) ${got[i].hu} vs ${fc.samples[i][2]}`);
+    }
+    // Drawn greys under the window shown; where the image is minified a
+    // screen pixel mixes several image pixels, so only the values are checked there.
+    if (got.every((g) => g.zoom >= 1)) {
+      const informative = checkVOI(got, st, c.name);
+      check(informative >= 3, `${c.name}: only ${informative} sampled pixels fall inside the window`);
+    } else say(`  ${c.name}: shown minified (${got[0].zoom.toFixed(2)} screen pixels per image pixel); drawn greys not compared`);
+  } else {
+    for (let i = 0; i < got.length; i++) {
+      const want = fc.samples[i].slice(2);
+      const d = Math.max(...got[i].rgb.map((v, k) => Math.abs(v - want[k])));
+      worst = Math.max(worst, d);
+      if (!(d <= c.tol)) bad.push(`(${pts[i]}) rgb ${got[i].rgb} vs ${want}`);
+    }
+    // The samples must say something: not all one colour.
+    const distinct = new Set(fc.samples.map((s) => s.slice(2).join(','))).size;
+    check(distinct >= 3, `only ${distinct} distinct reference colours among the samples`);
+  }
+  say(`  ${c.name} frame ${fc.frame}: ${got.length} samples vs ${c.reference}, worst difference ${worst} (tolerance ${c.tol}); decoded in the ${decode}`);
+  check(bad.length === 0, `${c.name} frame ${fc.frame}: ${bad.length} samples differ from ${c.reference}: ${bad.slice(0, 5).join('; ')}`);
+}
+
+/**
+ * breakBrowserDecode makes the browser's decode of an instance fail: its
+ * frames asked as stored bytes (transfer-syntax=*) are answered with a
+ * JPEG 2000 stream of garbage; other requests (the server-decoded ones) go
+ * to the server. It returns the Accept headers and answered content types
+ * of the instance's frame requests.
+ */
+async function breakBrowserDecode(page, c) {
+  const seen = [];
+  const pattern = `**/instances/${c.sop}/frames/**`;
+  await page.route(pattern, async (route) => {
+    const accept = route.request().headers()['accept'] ?? '';
+    if (/transfer-syntax=\*/.test(accept)) {
+      const boundary = 'lightbox-e2e-broken';
+      const head = `--${boundary}\r\nContent-Type: application/octet-stream; transfer-syntax=${c.syntax}\r\n\r\n`;
+      const garbage = Buffer.alloc(64);
+      garbage.set([0xff, 0x4f, 0xff, 0x51]); // a J2K start of codestream, then nothing valid
+      const body = Buffer.concat([Buffer.from(head), garbage, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+      seen.push({ accept, type: 'broken' });
+      await route.fulfill({
+        status: 200,
+        headers: { 'content-type': `multipart/related; type="application/octet-stream"; transfer-syntax=${c.syntax}; boundary=${boundary}` },
+        body,
+      });
+      return;
+    }
+    const resp = await route.fetch();
+    seen.push({ accept, type: resp.headers()['content-type'] });
+    if (resp.status() !== 200) say(`  ${route.request().url()}: ${resp.status()} ${(await resp.text()).slice(0, 300)}`);
+    await route.fulfill({ response: resp });
+  });
+  return { seen, undo: () => page.unroute(pattern) };
+}
+
+async function runImageCases(page) {
+  for (const c of cfg.images ?? []) {
+    await step(`${c.name}: ${c.file} drawn as ${c.reference} decodes it`, async () => {
+      const broken = c.breakBrowserDecode ? await breakBrowserDecode(page, c) : undefined;
+      await openImageCase(page, c);
+      // The stored syntax is the one the case is about (a duplicate SOP
+      // Instance UID in the corpus would keep another file).
+      const meta = await page.evaluate(
+        async ([st, se]) => (await fetch(`/dicom-web/studies/${st}/series/${se}/metadata`, { headers: { Accept: 'application/dicom+json' } })).json(),
+        [c.study, c.series],
+      );
+      const inst = meta.find((m) => m['00080018']?.Value?.[0] === c.sop);
+      check(inst?.['00020010']?.Value?.[0] === c.syntax, `stored transfer syntax ${inst?.['00020010']?.Value?.[0]}, want ${c.syntax}`);
+      if (broken) {
+        await broken.undo();
+        say(`  frame requests: ${broken.seen.map((r) => `${r.accept} -> ${r.type}`).join('; ')}`);
+        check(broken.seen.some((r) => r.type === 'broken'), 'the viewer never asked for the stored bytes');
+        check(
+          broken.seen.some((r) => /transfer-syntax=1\.2\.840\.10008\.1\.2\.1$/.test(r.accept) && /^multipart\/related/.test(r.type ?? '')),
+          'no frame was asked for (and answered) in Explicit VR Little Endian (server-decoded)',
+        );
+      }
+      for (const fc of c.checks) {
+        if (fc.frame !== 1) {
+          await page.goto(`${cfg.baseURL}/viewer/studies/${c.study}/series/${c.series}/instances/${c.sop}/frames/${fc.frame}`);
+          await page.waitForFunction((f) => window.lightboxViewer?.state().frame === f && window.lightboxViewer.ready(), fc.frame, { timeout: 60000 });
+        }
+        await checkImageCase(page, c, fc);
+        await screenshot(page, c.file.replace(/[^a-z0-9]+/gi, '-').replace(/-dcm$/, '') + `-f${fc.frame}`);
+      }
+    });
+  }
 }
 
 main()

@@ -29,6 +29,7 @@ import {
   ArrowAnnotateTool,
 } from '@cornerstonejs/tools';
 import { init as loaderInit } from '@cornerstonejs/dicom-image-loader';
+import { beforeSend, registerFallbackLoader } from './fallback';
 
 export type RendererChoice = 'auto' | 'gpu' | 'cpu';
 
@@ -69,7 +70,12 @@ export function ensureCornerstone(): Promise<void> {
   ready ??= (async () => {
     coreInit();
     applyRendererChoice();
-    loaderInit({ maxWebWorkers: Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))) });
+    loaderInit({
+      maxWebWorkers: Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))),
+      // Frames the server decodes (see fallback.ts) ask for Explicit VR Little Endian.
+      beforeSend,
+    });
+    registerFallbackLoader();
     toolsInit();
     for (const tool of [
       StackScrollTool,

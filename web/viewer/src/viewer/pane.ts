@@ -7,6 +7,7 @@ import { Tag, type DicomJSON, str, nums } from '../dicom';
 import { seriesMetadata } from '../dicomweb';
 import { h } from '../dom';
 import { buildStack, type StackImage } from './stack';
+import { serverDecoded } from './fallback';
 import { Overlay } from './overlay';
 import { fromRange, autoWindow } from './presets';
 import { flips } from './tools';
@@ -140,9 +141,9 @@ export class Pane {
     });
     this.on(eventTarget, Enums.Events.IMAGE_LOAD_FAILED, ((ev: CustomEvent) => {
       const d = ev.detail as { imageId?: string; error?: unknown };
-      if (d.imageId && this.byImageId.has(d.imageId)) {
-        this.setStatus(`Could not load image ${this.byImageId.get(d.imageId)! + 1}: ${errorText(d.error)}`, true);
-      }
+      if (!d.imageId || !this.byImageId.has(d.imageId)) return;
+      const i = this.byImageId.get(d.imageId)!;
+      this.setStatus(`Could not load image ${i + 1}: ${errorText(d.error)}`, true);
     }) as EventListener);
   }
 
@@ -284,6 +285,9 @@ export class Pane {
     const props = vp.getProperties();
     const pres = vp.getViewPresentation();
     const wl = props.voiRange ? fromRange(props.voiRange) : undefined;
+    // Where the shown frame was decoded, for the reader and the tests.
+    const decode = serverDecoded(img.imageId) ? 'server' : 'browser';
+    this.element.dataset.decode = decode;
     this.overlay.update({
       meta: img.meta,
       index: i,
@@ -297,7 +301,7 @@ export class Pane {
       flipH: flips(vp).h,
       flipV: flips(vp).v,
       invert: props.invert,
-      extra: [this.sharpen ? 'Sharpen' : '', this.crop ? 'Cropped' : '', this.cineFps ? `Cine ${this.cineFps} fps` : ''].filter(Boolean),
+      extra: [decode === 'server' ? 'Server-decoded' : '', this.sharpen ? 'Sharpen' : '', this.crop ? 'Cropped' : '', this.cineFps ? `Cine ${this.cineFps} fps` : ''].filter(Boolean),
     });
   }
 

@@ -2,6 +2,7 @@
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { Tag, type DicomJSON, str, num, nums } from '../dicom';
 import { dicomwebRoot, enc } from '../dicomweb';
+import { browserDecodes, serverDecodedId } from './fallback';
 
 /** StackImage is one frame of the stack. */
 export interface StackImage {
@@ -10,6 +11,12 @@ export interface StackImage {
   frame: number; // 1-based
   frames: number; // frames of the instance
   meta: DicomJSON;
+  /**
+   * decode is where the frame is meant to be decoded: 'browser' (stored
+   * bytes, the loader's codecs; the server steps in if that fails) or
+   * 'server' (a syntax the loader lacks; see fallback.ts).
+   */
+  decode: 'browser' | 'server';
 }
 
 /** Image storage SOP classes are those with Rows; others (SR, PR, ...) are not shown in the stack. */
@@ -61,10 +68,24 @@ export function buildStack(study: string, series: string, metadata: DicomJSON[])
     const frames = Math.max(1, num(meta, Tag.NumberOfFrames) ?? 1);
     // The loader derives per-frame metadata of multi-frame instances from
     // the entry of frame 1.
-    wadors.metaDataManager.add(frameImageId(study, series, sop, 1), meta as never);
+    wadors.metaDataManager.add(frameImageId(study, series, sop, 1), loaderMeta(meta) as never);
+    // Syntaxes the loader has no decoder for are decoded by the server.
+    const decode = browserDecodes(meta) ? 'browser' : 'server';
     for (let f = 1; f <= frames; f++) {
-      out.push({ imageId: frameImageId(study, series, sop, f), sop, frame: f, frames, meta });
+      const id = frameImageId(study, series, sop, f);
+      out.push({ imageId: decode === 'server' ? serverDecodedId(id) : id, sop, frame: f, frames, meta, decode });
     }
   }
   return out;
+}
+
+/**
+ * loaderMeta is the metadata given to the loader: the loader's metadata
+ * provider throws on an instance without Modality (0008,0060) (it calls
+ * modality.includes), which Secondary Capture files may lack; it gets an
+ * empty value instead.
+ */
+function loaderMeta(meta: DicomJSON): DicomJSON {
+  if (meta[Tag.Modality]?.Value?.length) return meta;
+  return { ...meta, [Tag.Modality]: { vr: 'CS', Value: [''] } };
 }
