@@ -198,6 +198,12 @@ type imageCase struct {
 	// lets the server-decoded request through. The corpus has no file in a
 	// syntax Cornerstone 5.14 lacks a decoder for that Lightbox decodes.
 	BreakBrowserDecode bool `json:"breakBrowserDecode"`
+	// BreakServerDecode answers the server-decoded requests with an error
+	// too: the viewer's last resort is the server's /rendered frame, whose
+	// greys are the reference values under the file's window (Window:
+	// width, centre).
+	BreakServerDecode bool      `json:"breakServerDecode"`
+	Window            []float64 `json:"window,omitempty"`
 	// Reference names the decoder of the expected values (pydicom).
 	Reference string `json:"reference"`
 	// Checks are the frames checked (1-based) with their samples: column,
@@ -231,6 +237,12 @@ var imageCases = []imageCase{
 		Study: "1.3.46.670589.11.30069.5.0.5580.2012100810493992000", Series: "1.3.46.670589.11.30069.5.0.7684.2012100810590168025",
 		SOP: "1.3.46.670589.11.30069.5.0.7684.2012100810592485026", Syntax: "1.2.840.10008.1.2.4.90", Frames: 1, Rows: 256, Columns: 256, Tol: 0,
 		Decode: "server", Reference: "pydicom", BreakBrowserDecode: true,
+	},
+	{
+		Name: "JPEG 2000 neither the browser nor the server decodes (rendered)", File: "mr/philips-mr-j2k-lossless.dcm", PatientID: "14079", Modality: "MR",
+		Study: "1.3.46.670589.11.30069.5.0.5580.2012100810493992000", Series: "1.3.46.670589.11.30069.5.0.7684.2012100810590168025",
+		SOP: "1.3.46.670589.11.30069.5.0.7684.2012100810592485026", Syntax: "1.2.840.10008.1.2.4.90", Frames: 1, Rows: 256, Columns: 256, Tol: 6,
+		Decode: "rendered", Reference: "pydicom", BreakBrowserDecode: true, BreakServerDecode: true, Window: []float64{892.72, 513.55},
 	},
 }
 

@@ -1129,13 +1129,27 @@ async function checkImageCase(page, c, fc) {
   check(decode === c.decode, `decoded in the ${decode}, want ${c.decode}`);
   const all = (await page.locator('.viewport-wrap[data-pane="1"]').innerText()).replace(/\s+/g, ' ');
   check((c.decode === 'server') === all.includes('Server-decoded'), `overlay ${c.decode === 'server' ? 'lacks' : 'shows'} "Server-decoded": ${JSON.stringify(all.slice(0, 300))}`);
+  check((c.decode === 'rendered') === all.includes('Rendered by the server'), `overlay ${c.decode === 'rendered' ? 'lacks' : 'shows'} "Rendered by the server": ${JSON.stringify(all.slice(0, 300))}`);
   const size = await page.evaluate(() => window.lightboxViewer.imageSize());
   check(size && size[0] === c.columns && size[1] === c.rows, `image size ${size}, want ${c.columns}x${c.rows}`);
   const pts = fc.samples.map((s) => [s[0], s[1]]);
   const got = await samplePixels(page, pts);
   let worst = 0;
   const bad = [];
-  if (!c.colour) {
+  if (c.decode === 'rendered') {
+    // The server's 8-bit rendering under the file's window, drawn as is.
+    const [w, ctr] = c.window;
+    const lower = ctr - 0.5 - (w - 1) / 2;
+    const upper = ctr - 0.5 + (w - 1) / 2;
+    for (let i = 0; i < got.length; i++) {
+      const want = expectedGrey(fc.samples[i][2], lower, upper);
+      const d = Math.max(...got[i].rgb.map((v) => Math.abs(v - want)));
+      worst = Math.max(worst, d);
+      if (!(d <= c.tol)) bad.push(`(${pts[i]}) drawn ${got[i].rgb} vs ${want.toFixed(1)} (value ${fc.samples[i][2]})`);
+    }
+    const inside = fc.samples.filter((s) => s[2] > lower && s[2] < upper).length;
+    check(inside >= 3, `only ${inside} samples inside the window`);
+  } else if (!c.colour) {
     for (let i = 0; i < got.length; i++) {
       const d = Math.abs(got[i].hu - fc.samples[i][2]);
       worst = Math.max(worst, d);
@@ -1158,7 +1172,7 @@ async function checkImageCase(page, c, fc) {
     const distinct = new Set(fc.samples.map((s) => s.slice(2).join(','))).size;
     check(distinct >= 3, `only ${distinct} distinct reference colours among the samples`);
   }
-  say(`  ${c.name} frame ${fc.frame}: ${got.length} samples vs ${c.reference}, worst difference ${worst} (tolerance ${c.tol}); decoded in the ${decode}`);
+  say(`  ${c.name} frame ${fc.frame}: ${got.length} samples vs ${c.reference}, worst difference ${worst} (tolerance ${c.tol}); decoded: ${decode}`);
   check(bad.length === 0, `${c.name} frame ${fc.frame}: ${bad.length} samples differ from ${c.reference}: ${bad.slice(0, 5).join('; ')}`);
 }
 
@@ -1173,6 +1187,11 @@ async function breakBrowserDecode(page, c) {
   const seen = [];
   const pattern = `**/instances/${c.sop}/frames/**`;
   await page.route(pattern, async (route) => {
+    if (/\/rendered(\?|$)/.test(route.request().url())) {
+      seen.push({ accept: 'rendered', type: 'rendered' });
+      await route.continue();
+      return;
+    }
     const accept = route.request().headers()['accept'] ?? '';
     if (/transfer-syntax=\*/.test(accept)) {
       const boundary = 'lightbox-e2e-broken';
@@ -1186,6 +1205,11 @@ async function breakBrowserDecode(page, c) {
         headers: { 'content-type': `multipart/related; type="application/octet-stream"; transfer-syntax=${c.syntax}; boundary=${boundary}` },
         body,
       });
+      return;
+    }
+    if (c.breakServerDecode) {
+      seen.push({ accept, type: 'refused' });
+      await route.fulfill({ status: 500, contentType: 'text/plain', body: 'the test refuses to decode this frame' });
       return;
     }
     const resp = await route.fetch();
@@ -1213,8 +1237,9 @@ async function runImageCases(page) {
         await broken.undo();
         say(`  frame requests: ${broken.seen.map((r) => `${r.accept} -> ${r.type}`).join('; ')}`);
         check(broken.seen.some((r) => r.type === 'broken'), 'the viewer never asked for the stored bytes');
+        check(broken.seen.some((r) => r.type === 'rendered') === (c.decode === 'rendered'), `rendered frame ${c.decode === 'rendered' ? 'never' : 'also'} asked for`);
         check(
-          broken.seen.some((r) => /transfer-syntax=1\.2\.840\.10008\.1\.2\.1$/.test(r.accept) && /^multipart\/related/.test(r.type ?? '')),
+          broken.seen.some((r) => /transfer-syntax=1\.2\.840\.10008\.1\.2\.1$/.test(r.accept) && (c.breakServerDecode ? r.type === 'refused' : /^multipart\/related/.test(r.type ?? ''))),
           'no frame was asked for (and answered) in Explicit VR Little Endian (server-decoded)',
         );
       }

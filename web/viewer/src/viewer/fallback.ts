@@ -102,9 +102,70 @@ export function beforeSend(_xhr: unknown, imageId: string): Record<string, strin
 /** fellBack holds the image ids whose browser decode failed and the server decoded. */
 const fellBack = new Set<string>();
 
+/** renderedIds holds the image ids shown from the server's /rendered frame (display only). */
+const renderedIds = new Set<string>();
+
 /** serverDecoded reports whether the image id's frame was decoded by the server. */
 export function serverDecoded(imageId: string): boolean {
   return isServerDecoded(imageId) || fellBack.has(imageId);
+}
+
+/** decodedWhere says how the image id's frame was obtained. */
+export function decodedWhere(imageId: string): 'browser' | 'server' | 'rendered' {
+  if (renderedIds.has(imageId)) return 'rendered';
+  return serverDecoded(imageId) ? 'server' : 'browser';
+}
+
+/**
+ * renderedImage is the last resort: the server's PS3.18 rendered frame
+ * (PNG, 8-bit, the file's window applied), as a display-only RGB image.
+ */
+async function renderedImage(imageId: string): Promise<Types.IImage> {
+  const url = imageId.slice(imageId.indexOf(':') + 1).replace(SERVER_DECODED, '') + '/rendered';
+  const resp = await fetch(url, { headers: { Accept: 'image/png' } });
+  if (!resp.ok) throw new Error(`${url}: ${resp.status} ${resp.statusText}`);
+  const bitmap = await createImageBitmap(await resp.blob());
+  const { width, height } = bitmap;
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+    rgb[j] = rgba[i];
+    rgb[j + 1] = rgba[i + 1];
+    rgb[j + 2] = rgba[i + 2];
+  }
+  const meta = wadors.metaDataManager.get(imageId) as DicomJSON | undefined;
+  const spacing = ((meta?.['00280030']?.Value as number[] | undefined) ?? []).map(Number);
+  return {
+    imageId,
+    minPixelValue: 0,
+    maxPixelValue: 255,
+    slope: 1,
+    intercept: 0,
+    windowCenter: 128,
+    windowWidth: 256,
+    voiLUTFunction: 'LINEAR',
+    getPixelData: () => rgb,
+    getCanvas: () => canvas,
+    rows: height,
+    columns: width,
+    height,
+    width,
+    color: true,
+    rgba: false,
+    numberOfComponents: 3,
+    columnPixelSpacing: spacing[1] || 1,
+    rowPixelSpacing: spacing[0] || 1,
+    invert: false,
+    sizeInBytes: rgb.byteLength,
+    dataType: 'Uint8Array',
+    photometricInterpretation: 'RGB',
+  } as unknown as Types.IImage;
 }
 
 /**
@@ -146,11 +207,28 @@ export function registerFallbackLoader(): void {
         return image;
       })
       .catch(async (err: unknown) => {
-        if (isServerDecoded(imageId)) throw err;
+        if (isServerDecoded(imageId)) {
+          // A syntax the loader lacks that the server could not decode.
+          if (!check) throw err;
+          const image = await renderedImage(imageId);
+          renderedIds.add(imageId);
+          return image;
+        }
         const why = err instanceof Error ? err.message : String(err);
         console.warn(`lightbox: ${imageId} not decoded in the browser (${why}); asking the server to decode it`);
-        const image = await inner(serverDecodedId(imageId), options).promise;
-        if (check) fits(image, imageId);
+        let image: Types.IImage;
+        try {
+          image = await inner(serverDecodedId(imageId), options).promise;
+          if (check) fits(image, imageId);
+        } catch (err2: unknown) {
+          // Last resort: the server's rendered frame, display only.
+          if (!check) throw err2;
+          const why2 = err2 instanceof Error ? err2.message : String(err2);
+          console.warn(`lightbox: ${imageId} not decoded by the server either (${why2}); showing its rendered frame`);
+          image = await renderedImage(imageId);
+          renderedIds.add(imageId);
+          return image;
+        }
         image.imageId = imageId;
         fellBack.add(imageId);
         return image;

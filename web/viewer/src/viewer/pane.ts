@@ -7,7 +7,7 @@ import { Tag, type DicomJSON, str, nums } from '../dicom';
 import { seriesMetadata } from '../dicomweb';
 import { h } from '../dom';
 import { buildStack, type StackImage } from './stack';
-import { serverDecoded } from './fallback';
+import { decodedWhere } from './fallback';
 import { Overlay } from './overlay';
 import { fromRange, autoWindow } from './presets';
 import { flips } from './tools';
@@ -286,7 +286,7 @@ export class Pane {
     const pres = vp.getViewPresentation();
     const wl = props.voiRange ? fromRange(props.voiRange) : undefined;
     // Where the shown frame was decoded, for the reader and the tests.
-    const decode = serverDecoded(img.imageId) ? 'server' : 'browser';
+    const decode = decodedWhere(img.imageId);
     this.element.dataset.decode = decode;
     this.overlay.update({
       meta: img.meta,
@@ -301,7 +301,14 @@ export class Pane {
       flipH: flips(vp).h,
       flipV: flips(vp).v,
       invert: props.invert,
-      extra: [decode === 'server' ? 'Server-decoded' : '', this.sharpen ? 'Sharpen' : '', this.crop ? 'Cropped' : '', this.cineFps ? `Cine ${this.cineFps} fps` : ''].filter(Boolean),
+      extra: [
+        decode === 'server' ? 'Server-decoded' : '',
+        // The server's 8-bit rendering: W/L, values and ROI statistics are of the picture, not the data.
+        decode === 'rendered' ? 'Rendered by the server: display only, W/L and values not diagnostic' : '',
+        this.sharpen ? 'Sharpen' : '',
+        this.crop ? 'Cropped' : '',
+        this.cineFps ? `Cine ${this.cineFps} fps` : '',
+      ].filter(Boolean),
     });
   }
 
