@@ -202,8 +202,13 @@ type imageCase struct {
 	// too: the viewer's last resort is the server's /rendered frame, whose
 	// greys are the reference values under the file's window (Window:
 	// width, centre).
-	BreakServerDecode bool      `json:"breakServerDecode"`
-	Window            []float64 `json:"window,omitempty"`
+	BreakServerDecode bool `json:"breakServerDecode"`
+	// PretendSyntax relabels the instance's (0002,0010) in the series
+	// metadata the viewer reads with a syntax Cornerstone's loader has no
+	// decoder for (the corpus has no such file that Lightbox decodes): the
+	// viewer must ask the server for decoded frames from the start.
+	PretendSyntax string    `json:"pretendSyntax,omitempty"`
+	Window        []float64 `json:"window,omitempty"`
 	// Reference names the decoder of the expected values (pydicom).
 	Reference string `json:"reference"`
 	// Checks are the frames checked (1-based) with their samples: column,
@@ -243,6 +248,12 @@ var imageCases = []imageCase{
 		Study: "1.3.46.670589.11.30069.5.0.5580.2012100810493992000", Series: "1.3.46.670589.11.30069.5.0.7684.2012100810590168025",
 		SOP: "1.3.46.670589.11.30069.5.0.7684.2012100810592485026", Syntax: "1.2.840.10008.1.2.4.90", Frames: 1, Rows: 256, Columns: 256, Tol: 6,
 		Decode: "rendered", Reference: "pydicom", BreakBrowserDecode: true, BreakServerDecode: true, Window: []float64{892.72, 513.55},
+	},
+	{
+		Name: "a syntax the browser has no decoder for (JPEG 2000 Part 2, server-decoded)", File: "mr/hitachi-mr-j2k-lossless.dcm", PatientID: "b6a45b55-6441-4993-a151-498a0cb0fb66", Modality: "MR",
+		Study: "1.2.276.0.7230010.3.1.2.2358427580.3460.1646695830.793", Series: "1.2.276.0.7230010.3.1.3.2358427580.3460.1646695830.794",
+		SOP: "1.2.276.0.7230010.3.1.4.2358427580.3460.1646695830.795", Syntax: "1.2.840.10008.1.2.4.90", Frames: 1, Rows: 256, Columns: 256, Tol: 0,
+		Decode: "server", Reference: "pydicom", PretendSyntax: "1.2.840.10008.1.2.4.92",
 	},
 }
 

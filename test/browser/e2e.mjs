@@ -1186,6 +1186,19 @@ async function checkImageCase(page, c, fc) {
 async function breakBrowserDecode(page, c) {
   const seen = [];
   const pattern = `**/instances/${c.sop}/frames/**`;
+  // A syntax the loader has no decoder for: the series metadata is made to
+  // say so ((0002,0010) relabelled); the frames stay the server's real ones.
+  const metaPattern = `**/series/${c.series}/metadata*`;
+  if (c.pretendSyntax) {
+    await page.route(metaPattern, async (route) => {
+      const resp = await route.fetch();
+      const list = await resp.json();
+      for (const m of list) {
+        if (m['00080018']?.Value?.[0] === c.sop) m['00020010'] = { vr: 'UI', Value: [c.pretendSyntax] };
+      }
+      await route.fulfill({ response: resp, body: JSON.stringify(list) });
+    });
+  }
   await page.route(pattern, async (route) => {
     if (/\/rendered(\?|$)/.test(route.request().url())) {
       seen.push({ accept: 'rendered', type: 'rendered' });
@@ -1193,7 +1206,7 @@ async function breakBrowserDecode(page, c) {
       return;
     }
     const accept = route.request().headers()['accept'] ?? '';
-    if (/transfer-syntax=\*/.test(accept)) {
+    if (/transfer-syntax=\*/.test(accept) && c.breakBrowserDecode) {
       const boundary = 'lightbox-e2e-broken';
       const head = `--${boundary}\r\nContent-Type: application/octet-stream; transfer-syntax=${c.syntax}\r\n\r\n`;
       const garbage = Buffer.alloc(64);
@@ -1217,14 +1230,21 @@ async function breakBrowserDecode(page, c) {
     if (resp.status() !== 200) say(`  ${route.request().url()}: ${resp.status()} ${(await resp.text()).slice(0, 300)}`);
     await route.fulfill({ response: resp });
   });
-  return { seen, undo: () => page.unroute(pattern) };
+  return {
+    seen,
+    undo: async () => {
+      await page.unroute(pattern);
+      if (c.pretendSyntax) await page.unroute(metaPattern);
+    },
+  };
 }
 
 async function runImageCases(page) {
   for (const c of cfg.images ?? []) {
     await step(`${c.name}: ${c.file} drawn as ${c.reference} decodes it`, async () => {
-      const broken = c.breakBrowserDecode ? await breakBrowserDecode(page, c) : undefined;
+      const broken = c.breakBrowserDecode || c.pretendSyntax ? await breakBrowserDecode(page, c) : undefined;
       await openImageCase(page, c);
+      await broken?.undo();
       // The stored syntax is the one the case is about (a duplicate SOP
       // Instance UID in the corpus would keep another file).
       const meta = await page.evaluate(
@@ -1234,9 +1254,10 @@ async function runImageCases(page) {
       const inst = meta.find((m) => m['00080018']?.Value?.[0] === c.sop);
       check(inst?.['00020010']?.Value?.[0] === c.syntax, `stored transfer syntax ${inst?.['00020010']?.Value?.[0]}, want ${c.syntax}`);
       if (broken) {
-        await broken.undo();
         say(`  frame requests: ${broken.seen.map((r) => `${r.accept} -> ${r.type}`).join('; ')}`);
-        check(broken.seen.some((r) => r.type === 'broken'), 'the viewer never asked for the stored bytes');
+        if (c.pretendSyntax) {
+          check(!broken.seen.some((r) => /transfer-syntax=\*/.test(r.accept)), `the viewer asked for stored ${c.pretendSyntax} bytes it cannot decode`);
+        } else check(broken.seen.some((r) => r.type === 'broken'), 'the viewer never asked for the stored bytes');
         check(broken.seen.some((r) => r.type === 'rendered') === (c.decode === 'rendered'), `rendered frame ${c.decode === 'rendered' ? 'never' : 'also'} asked for`);
         check(
           broken.seen.some((r) => /transfer-syntax=1\.2\.840\.10008\.1\.2\.1$/.test(r.accept) && (c.breakServerDecode ? r.type === 'refused' : /^multipart\/related/.test(r.type ?? ''))),
