@@ -212,7 +212,8 @@ type imageCase struct {
 	// Reference names the decoder of the expected values (pydicom).
 	Reference string `json:"reference"`
 	// Checks are the frames checked (1-based) with their samples: column,
-	// row, then the modality value (grey) or R, G, B (colour).
+	// row, then the modality value (grey) or R, G, B (colour) and, for
+	// coloured samples, an extra tolerance (their neighbourhood's spread).
 	Checks []frameCheck `json:"checks"`
 }
 
@@ -574,6 +575,38 @@ func imageReference(t *testing.T, python, corpus string, c imageCase) imageCase 
 				if flat && len(fc.Samples) < 40 {
 					fc.Samples = append(fc.Samples, []float64{float64(x), float64(y), at(x, y, 0), at(x, y, 1), at(x, y, 2)})
 				}
+			}
+		}
+		if c.Colour {
+			// Coloured pixels (the ultrasound's colour marks) are seldom in
+			// uniform patches: take those whose 3x3 neighbourhood is within 8
+			// of them, each with that spread as extra tolerance (a drawn
+			// position may be off by part of a pixel).
+			var coloured [][]float64
+			for y := 1; y < c.Rows-1; y++ {
+				for x := 1; x < c.Columns-1; x++ {
+					r, g, b := at(x, y, 0), at(x, y, 1), at(x, y, 2)
+					if math.Max(r, math.Max(g, b))-math.Min(r, math.Min(g, b)) <= 20 {
+						continue
+					}
+					spread := 0.0
+					for dy := -1; dy <= 1; dy++ {
+						for dx := -1; dx <= 1; dx++ {
+							for k := 0; k < 3; k++ {
+								spread = math.Max(spread, math.Abs(at(x+dx, y+dy, k)-at(x, y, k)))
+							}
+						}
+					}
+					if spread <= 8 {
+						coloured = append(coloured, []float64{float64(x), float64(y), r, g, b, spread})
+					}
+				}
+			}
+			for i := 0; i < len(coloured); i += max(1, len(coloured)/10) { // about ten, spread out
+				fc.Samples = append(fc.Samples, coloured[i])
+			}
+			if len(coloured) < 5 {
+				t.Fatalf("%s frame %d: only %d coloured reference samples", c.File, fr, len(coloured))
 			}
 		}
 		if len(fc.Samples) < 8 {

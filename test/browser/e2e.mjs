@@ -1163,13 +1163,17 @@ async function checkImageCase(page, c, fc) {
     } else say(`  ${c.name}: shown minified (${got[0].zoom.toFixed(2)} screen pixels per image pixel); drawn greys not compared`);
   } else {
     for (let i = 0; i < got.length; i++) {
-      const want = fc.samples[i].slice(2);
+      const want = fc.samples[i].slice(2, 5);
+      const tol = c.tol + (fc.samples[i][5] ?? 0);
       const d = Math.max(...got[i].rgb.map((v, k) => Math.abs(v - want[k])));
       worst = Math.max(worst, d);
-      if (!(d <= c.tol)) bad.push(`(${pts[i]}) rgb ${got[i].rgb} vs ${want}`);
+      if (!(d <= tol)) bad.push(`(${pts[i]}) rgb ${got[i].rgb} vs ${want} ±${tol}`);
     }
+    const coloured = fc.samples.filter((s) => Math.max(...s.slice(2, 5)) - Math.min(...s.slice(2, 5)) > 20).length;
+    say(`  ${coloured} of the samples are coloured (YBR_FULL_422 chroma)`);
+    check(coloured >= 5, `only ${coloured} coloured samples`);
     // The samples must say something: not all one colour.
-    const distinct = new Set(fc.samples.map((s) => s.slice(2).join(','))).size;
+    const distinct = new Set(fc.samples.map((s) => s.slice(2, 5).join(','))).size;
     check(distinct >= 3, `only ${distinct} distinct reference colours among the samples`);
   }
   say(`  ${c.name} frame ${fc.frame}: ${got.length} samples vs ${c.reference}, worst difference ${worst} (tolerance ${c.tol}); decoded: ${decode}`);
