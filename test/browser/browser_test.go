@@ -53,7 +53,7 @@ var corpusDirs = []string{"series", "ct", "mr", "us"}
 // multi-frame MR without a window of its own (MR auto window, cine).
 // multi-frame colour ultrasound (sonosite-us-30f-jpeg, JPEG YBR_FULL_422)
 // and a lossy JPEG 2000 CT.
-var corpusExtra = []string{"multiframe/philips-mr-16f.dcm", "multiframe/sonosite-us-30f-jpeg.dcm", "transfer-syntax/ge-ct-j2k-91.dcm"}
+var corpusExtra = []string{"multiframe/philips-mr-16f.dcm", "multiframe/sonosite-us-30f-jpeg.dcm", "transfer-syntax/ge-ct-j2k-91.dcm", "multiframe/us-palette-10f-rle.dcm"}
 
 // mrScenario is the multi-frame MR the MR auto window and cine steps use:
 // corpus multiframe/philips-mr-16f.dcm (Philips MR Image Storage, 16 frames
@@ -237,6 +237,13 @@ var imageCases = []imageCase{
 		Name: "colour ultrasound, 30 frames JPEG YBR_FULL_422", File: "multiframe/sonosite-us-30f-jpeg.dcm", PatientID: "204", Modality: "US",
 		Study: "1.2.840.114340.3.8251017118051.1.20160503.120850.2171", Series: "1.2.840.114340.3.8251017118051.2.20160503.120850.2171",
 		SOP: "1.2.840.114340.3.8251017118051.3.20160503.121539.16117.4", Syntax: "1.2.840.10008.1.2.4.50", Frames: 30, Rows: 240, Columns: 320, Colour: true, Tol: 6, Decode: "browser", Reference: "pydicom",
+	},
+	{
+		// The palette tables reach the viewer as InlineBinary or BulkDataURI,
+		// which Cornerstone's WADO-RS metadata provider cannot read itself.
+		Name: "palette colour ultrasound, 10 frames RLE", File: "multiframe/us-palette-10f-rle.dcm", Modality: "US",
+		Study: "999.999.3859744", Series: "999.999.94827453",
+		SOP: "999.999.133.1996.1.1800.1.6.25", Syntax: "1.2.840.10008.1.2.5", Frames: 10, Rows: 430, Columns: 600, Colour: true, Tol: 6, Decode: "browser", Reference: "pydicom",
 	},
 	{
 		Name: "JPEG 2000 the browser fails to decode (server-decoded)", File: "mr/philips-mr-j2k-lossless.dcm", PatientID: "14079", Modality: "MR",
@@ -522,6 +529,12 @@ if int(getattr(ds, "NumberOfFrames", 1) or 1) > 1:
     arr = arr[int(sys.argv[2])]
 if ds.PhotometricInterpretation in ("YBR_FULL", "YBR_FULL_422"):
     arr = convert_color_space(arr, "YBR_FULL", "RGB")
+elif ds.PhotometricInterpretation == "PALETTE COLOR":
+    from pydicom.pixel_data_handlers.util import apply_color_lut
+    arr = apply_color_lut(arr, ds)
+    # 16-bit table entries are shown by their high byte, 8-bit ones as they are.
+    if int(ds.RedPaletteColorLookupTableDescriptor[2]) > 8 and arr.max() > 255:
+        arr = arr >> 8
 json.dump([float(v) for v in arr.reshape(-1)], sys.stdout)
 `
 

@@ -13,6 +13,7 @@ import { fromRange, autoWindow } from './presets';
 import { flips } from './tools';
 import { applyFilters, type CropRect } from './filters';
 import { prefetchStack, type Prefetch } from './prefetch';
+import { resolvePaletteData } from './palette';
 
 /** SERIES_DRAG_TYPE is the drag data type of a series dragged from a list onto a viewport: "study series". */
 export const SERIES_DRAG_TYPE = 'application/x-lightbox-series';
@@ -202,6 +203,13 @@ export class Pane {
     }
     if (gen !== this.loadGeneration || this.destroyed) return;
     if (this.number === 1) performance.mark('lightbox:series-metadata');
+    try {
+      await resolvePaletteData(metadata, this.signal);
+    } catch (err) {
+      // The images still load; palette colour ones will say what is missing.
+      console.warn('palette colour tables:', err);
+    }
+    if (gen !== this.loadGeneration || this.destroyed) return;
     const next = buildStack(study, seriesUID, metadata);
     if (next.length === 0) {
       this.stack = [];
