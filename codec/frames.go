@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
 )
@@ -21,7 +22,11 @@ type frameSpan struct {
 // and finally the fragments whose first bytes start a JPEG, JPEG-LS, JPEG
 // 2000, JPEG XL or RLE frame. An offset table that points anywhere but at
 // a fragment is ignored in favour of the later methods.
-func locateFrames(ds *dicom.Dataset, e *dicom.Element, nFrames int, read func(k, max int) ([]byte, error)) ([]frameSpan, error) {
+//
+// read returns up to max bytes (all when max < 0) of fragment k; value
+// returns an element's value, reading it from the source when the reader
+// left it there (a large Extended Offset Table).
+func locateFrames(ds *dicom.Dataset, e *dicom.Element, nFrames int, read func(k, max int) ([]byte, error), value func(*dicom.Element) []byte) ([]frameSpan, error) {
 	frags := e.Fragments
 	if len(frags) < 2 {
 		return nil, fmt.Errorf("%w: encapsulated pixel data has no fragments after the offset table", ErrCorrupt)
@@ -38,7 +43,7 @@ func locateFrames(ds *dicom.Dataset, e *dicom.Element, nFrames int, read func(k,
 		index[frags[k].Offset-8-base] = k
 	}
 
-	if spans, ok := fromExtendedTable(ds, frags, index, nFrames); ok {
+	if spans, ok := fromExtendedTable(ds, frags, index, nFrames, value); ok {
 		return spans, nil
 	}
 	if bot, err := read(0, -1); err == nil && len(bot) >= 4 {
@@ -112,12 +117,16 @@ func fromOffsets(offs []int64, index map[int64]int, n, nFrames int) ([]frameSpan
 }
 
 // fromExtendedTable reads the Extended Offset Table and its lengths.
-func fromExtendedTable(ds *dicom.Dataset, frags []dicom.Fragment, index map[int64]int, nFrames int) ([]frameSpan, bool) {
+func fromExtendedTable(ds *dicom.Dataset, frags []dicom.Fragment, index map[int64]int, nFrames int, value func(*dicom.Element) []byte) ([]frameSpan, bool) {
 	eo, el := ds.Get(TagExtendedOffsetTable), ds.Get(TagExtendedOffsetTableLengths)
-	if eo == nil || el == nil || eo.Value == nil || el.Value == nil {
+	if eo == nil || el == nil {
 		return nil, false
 	}
-	offs, lens := uint64s(eo.Value), uint64s(el.Value)
+	eov, elv := value(eo), value(el)
+	if eov == nil || elv == nil {
+		return nil, false
+	}
+	offs, lens := uint64s(eov), uint64s(elv)
 	if len(offs) != nFrames || len(lens) != nFrames {
 		return nil, false
 	}
@@ -177,4 +186,71 @@ func startsFrame(b []byte) bool {
 		return nseg >= 1 && nseg <= 15 && bytes.Equal(b[4:8], sigRLEFirst)
 	}
 	return false
+}
+
+// FrameSpan names the fragments that hold one encapsulated frame:
+// Fragments[First:End] of the Pixel Data element (item 0 being the Basic
+// Offset Table) joined, then cut to Length bytes when Length >= 0 (the
+// Extended Offset Table gives frame lengths).
+type FrameSpan struct {
+	First, End int
+	Length     int64
+}
+
+// LocateFrames works out which fragments of the encapsulated element e of
+// ds hold each of its nFrames frames, whatever the transfer syntax: from
+// the Extended Offset Table, the Basic Offset Table, one frame holding
+// every fragment, one fragment per frame, or the fragments whose first
+// bytes open a JPEG, JPEG-LS, JPEG 2000, JPEG XL or RLE frame. Values the
+// reader left in src (fragments, a large offset table) are read from it;
+// only the first bytes of a fragment are read to look for a frame start.
+func LocateFrames(ds *dicom.Dataset, e *dicom.Element, nFrames int, src io.ReaderAt) ([]FrameSpan, error) {
+	if !e.IsEncapsulated() {
+		return nil, fmt.Errorf("%w: pixel data is not encapsulated", ErrCorrupt)
+	}
+	read := func(k, max int) ([]byte, error) { return readFragment(e.Fragments[k], k, max, src) }
+	spans, err := locateFrames(ds, e, nFrames, read, func(el *dicom.Element) []byte { return elementValue(el, src) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FrameSpan, len(spans))
+	for i, s := range spans {
+		out[i] = FrameSpan{First: s.first, End: s.end, Length: s.length}
+	}
+	return out, nil
+}
+
+// readFragment returns up to max bytes (all when max < 0) of fragment k.
+func readFragment(f dicom.Fragment, k, max int, src io.ReaderAt) ([]byte, error) {
+	n := int64(f.Length)
+	if max >= 0 && int64(max) < n {
+		n = int64(max)
+	}
+	if f.Data != nil || f.Length == 0 {
+		return f.Data[:min(int64(len(f.Data)), n)], nil
+	}
+	if src == nil {
+		return nil, fmt.Errorf("codec: fragment %d was left in the source and no source was given", k)
+	}
+	b := make([]byte, n)
+	if _, err := src.ReadAt(b, f.Offset); err != nil {
+		return nil, fmt.Errorf("%w: fragment %d (%d bytes at offset %d): %v", ErrTruncated, k, f.Length, f.Offset, err)
+	}
+	return b, nil
+}
+
+// elementValue returns e's value, read from src when the reader left it
+// there; nil when it cannot be had.
+func elementValue(e *dicom.Element, src io.ReaderAt) []byte {
+	if e.Value != nil || e.Length == 0 {
+		return e.Value
+	}
+	if src == nil || !e.Bulk || e.Length == dicom.UndefinedLength || e.Length > 1<<30 {
+		return nil
+	}
+	b := make([]byte, e.Length)
+	if _, err := src.ReadAt(b, e.Offset); err != nil {
+		return nil
+	}
+	return b
 }

@@ -84,7 +84,8 @@ func Open(ds *dicom.Dataset, ts string, src io.ReaderAt, opts Options) (*Pixels,
 		return nil, fmt.Errorf("%w: no codec for transfer syntax %s", ErrUnsupported, ts)
 	}
 	p.codec = c
-	if p.frames, err = locateFrames(ds, elem, info.NumberOfFrames, p.readFragmentHead); err != nil {
+	value := func(e *dicom.Element) []byte { return elementValue(e, p.src) }
+	if p.frames, err = locateFrames(ds, elem, info.NumberOfFrames, p.readFragmentHead, value); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -216,22 +217,7 @@ func (p *Pixels) readFragment(k int) ([]byte, error) { return p.readFragmentHead
 
 // readFragmentHead returns the first max bytes of fragment k (all when max < 0).
 func (p *Pixels) readFragmentHead(k, max int) ([]byte, error) {
-	f := p.elem.Fragments[k]
-	n := int64(f.Length)
-	if max >= 0 && int64(max) < n {
-		n = int64(max)
-	}
-	if f.Data != nil || f.Length == 0 {
-		return f.Data[:min(int64(len(f.Data)), n)], nil
-	}
-	if p.src == nil {
-		return nil, fmt.Errorf("codec: fragment %d was left in the source and no source was given", k)
-	}
-	b := make([]byte, n)
-	if _, err := p.src.ReadAt(b, f.Offset); err != nil {
-		return nil, fmt.Errorf("%w: fragment %d (%d bytes at offset %d): %v", ErrTruncated, k, f.Length, f.Offset, err)
-	}
-	return b, nil
+	return readFragment(p.elem.Fragments[k], k, max, p.src)
 }
 
 // readValue reads n bytes at offset off of a native Pixel Data value.

@@ -3,7 +3,6 @@ package dicomweb
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -131,10 +130,8 @@ type frameSource struct {
 	info   FrameInfo
 	frames int
 	ts     string
-	// encapsulated: fragment indexes (into pix.Fragments) of each frame
-	groups [][]int
-	// encapsulated with an Extended Offset Table: byte ranges per frame
-	eot [][2]int64
+	// encapsulated: the fragments of each frame
+	spans []codec.FrameSpan
 	// px locates encapsulated frames when the codec package can
 	px *codec.Pixels
 }
@@ -183,82 +180,16 @@ func (fs *frameSource) frameBits() int64 {
 	return int64(fs.info.Rows) * int64(fs.info.Columns) * int64(fs.info.SamplesPerPixel) * bits
 }
 
-// delimit finds the fragments of each frame of encapsulated pixel data:
-// from the Extended Offset Table, the Basic Offset Table, one fragment per
-// frame, or (single frame) all fragments.
+// delimit finds the fragments of each frame of encapsulated pixel data,
+// with the codec package's rules (offset tables, one fragment per frame,
+// frame-start markers), for syntaxes it cannot decode too.
 func (fs *frameSource) delimit() error {
-	frags := fs.pix.Fragments[1:] // the first item is the Basic Offset Table
-	if len(frags) == 0 {
-		return errorf(http.StatusNotFound, "the encapsulated pixel data has no fragments")
-	}
-	ds := fs.f.Dataset
-	if eo, el := ds.Get(dicom.TagExtendedOffsetTable), ds.Get(dicom.TagExtendedOffsetTableLengths); eo != nil && el != nil {
-		offs, err1 := fs.uint64s(eo)
-		lens, err2 := fs.uint64s(el)
-		if err1 == nil && err2 == nil && len(offs) == len(lens) && len(offs) == fs.frames {
-			base := frags[0].Offset - 8
-			for i := range offs {
-				fs.eot = append(fs.eot, [2]int64{base + int64(offs[i]) + 8, int64(lens[i])})
-			}
-			return nil
-		}
-	}
-	if fs.frames == 1 {
-		all := make([]int, len(frags))
-		for i := range all {
-			all[i] = i
-		}
-		fs.groups = [][]int{all}
-		return nil
-	}
-	bot := fs.pix.Fragments[0]
-	if bot.Length >= 4 {
-		raw := bot.Data
-		if raw == nil {
-			raw = make([]byte, bot.Length)
-			if _, err := fs.src.ReadAt(raw, bot.Offset); err != nil {
-				return fmt.Errorf("dicomweb: read Basic Offset Table: %w", err)
-			}
-		}
-		offs := make([]int64, 0, len(raw)/4)
-		for i := 0; i+4 <= len(raw); i += 4 {
-			offs = append(offs, int64(binary.LittleEndian.Uint32(raw[i:])))
-		}
-		if len(offs) == fs.frames {
-			base := frags[0].Offset - 8
-			groups := make([][]int, len(offs))
-			fi := 0
-			for k := range frags {
-				pos := frags[k].Offset - 8 - base
-				for fi+1 < len(offs) && pos >= offs[fi+1] {
-					fi++
-				}
-				groups[fi] = append(groups[fi], k)
-			}
-			fs.groups = groups
-			return nil
-		}
-	}
-	if len(frags) == fs.frames {
-		fs.groups = make([][]int, len(frags))
-		for i := range frags {
-			fs.groups[i] = []int{i}
-		}
-		return nil
-	}
-	return errorf(http.StatusNotImplemented, "cannot delimit %d frames in %d fragments without an offset table", fs.frames, len(frags))
-}
-
-func (fs *frameSource) uint64s(e *dicom.Element) ([]uint64, error) {
-	v, err := valueBytes(e, fs.f.Dataset, fs.src)
+	spans, err := codec.LocateFrames(fs.f.Dataset, fs.pix, fs.frames, fs.src)
 	if err != nil {
-		return nil, err
+		return errorf(http.StatusNotImplemented, "cannot delimit %d frames in %d fragments: %v", fs.frames, len(fs.pix.Fragments)-1, err)
 	}
-	out := make([]uint64, len(v)/8)
-	for i := range out {
-		out[i] = binary.LittleEndian.Uint64(v[i*8:])
-	}
-	return out, nil
+	fs.spans = spans
+	return nil
 }
 
 // frame returns frame n (1-based) as stored (native frames little endian).
@@ -296,23 +227,15 @@ func (fs *frameSource) frame(n int) ([]byte, error) {
 		}
 		return b, nil
 	}
-	if fs.eot != nil {
-		r := fs.eot[n-1]
-		buf := make([]byte, r[1])
-		if _, err := fs.src.ReadAt(buf, r[0]); err != nil {
-			return nil, fmt.Errorf("dicomweb: read frame %d: %w", n, err)
-		}
-		return buf, nil
-	}
-	frags := fs.pix.Fragments[1:]
+	span := fs.spans[n-1]
+	frags := fs.pix.Fragments[span.First:span.End]
 	var total int64
-	for _, k := range fs.groups[n-1] {
-		total += int64(frags[k].Length)
+	for _, fr := range frags {
+		total += int64(fr.Length)
 	}
 	var b bytes.Buffer
 	b.Grow(int(total))
-	for _, k := range fs.groups[n-1] {
-		fr := frags[k]
+	for _, fr := range frags {
 		if fr.Data != nil {
 			b.Write(fr.Data)
 			continue
@@ -323,7 +246,11 @@ func (fs *frameSource) frame(n int) ([]byte, error) {
 		}
 		b.Write(buf)
 	}
-	return b.Bytes(), nil
+	out := b.Bytes()
+	if span.Length >= 0 && span.Length < int64(len(out)) {
+		out = out[:span.Length] // Extended Offset Table length: the rest is padding
+	}
+	return out, nil
 }
 
 // shiftBits returns n bytes of buf starting shift bits in (single-bit

@@ -371,9 +371,10 @@ func rleFrame(t *testing.T, b []byte) {
 // compile-time use of io for helpers kept here.
 var _ = io.EOF
 
-// TestFrameLocationAgreesWithCodec checks that this package's own frame
-// delimiting (used when no codec knows the syntax) finds the same frames
-// as the codec package, on every encapsulated multi-frame corpus file.
+// TestFrameLocationAgreesWithCodec checks that the frames this package
+// assembles from codec.LocateFrames spans (used when no codec decodes the
+// syntax) are the bytes the codec package reads, on every encapsulated
+// multi-frame corpus file.
 func TestFrameLocationAgreesWithCodec(t *testing.T) {
 	n := 0
 	for _, rel := range corpusFiles(t, "multiframe", "transfer-syntax", "us") {
