@@ -53,7 +53,7 @@ var corpusDirs = []string{"series", "ct", "mr", "us"}
 // multi-frame MR without a window of its own (MR auto window, cine).
 // multi-frame colour ultrasound (sonosite-us-30f-jpeg, JPEG YBR_FULL_422)
 // and a lossy JPEG 2000 CT.
-var corpusExtra = []string{"multiframe/philips-mr-16f.dcm", "multiframe/sonosite-us-30f-jpeg.dcm", "transfer-syntax/ge-ct-j2k-91.dcm", "multiframe/us-palette-10f-rle.dcm"}
+var corpusExtra = []string{"multiframe/philips-mr-16f.dcm", "multiframe/sonosite-us-30f-jpeg.dcm", "transfer-syntax/ge-ct-j2k-91.dcm", "multiframe/us-palette-10f-rle.dcm", "mr/philips-mr2-j2k-lossy.dcm"}
 
 // mrScenario is the multi-frame MR the MR auto window and cine steps use:
 // corpus multiframe/philips-mr-16f.dcm (Philips MR Image Storage, 16 frames
@@ -232,6 +232,14 @@ var imageCases = []imageCase{
 		Name: "JPEG 2000 lossy CT", File: "transfer-syntax/ge-ct-j2k-91.dcm", PatientID: "2178309", Modality: "CT",
 		Study: "1.2.840.113619.2.30.1.1762295590.1623.978668949.886", Series: "1.2.840.113619.2.30.1.1762295590.1623.978668949.890",
 		SOP: "1.2.826.0.1.3680043.2.1143.4125370814499755226971558133553910467", Syntax: "1.2.840.10008.1.2.4.91", Frames: 1, Rows: 512, Columns: 512, Tol: 2, Decode: "browser", Reference: "pydicom",
+	},
+	{
+		// A non-integer Rescale Slope (3.774114): Cornerstone's CPU renderer
+		// re-quantises such images to Uint16 with a slope of its own, which
+		// the viewer's values must follow.
+		Name: "JPEG 2000 lossy MR with a non-integer rescale", File: "mr/philips-mr2-j2k-lossy.dcm", PatientID: "5MR2", Modality: "MR",
+		Study: "1.3.6.1.4.1.5962.1.2.5.20040826185059.5457", Series: "1.3.6.1.4.1.5962.1.3.5.1.20040826185059.5457",
+		SOP: "1.3.6.1.4.1.5962.1.1.5.1.3.20040826185059.5457", Syntax: "1.2.840.10008.1.2.4.91", Frames: 1, Rows: 1024, Columns: 1024, Tol: 8, Decode: "browser", Reference: "pydicom",
 	},
 	{
 		Name: "colour ultrasound, 30 frames JPEG YBR_FULL_422", File: "multiframe/sonosite-us-30f-jpeg.dcm", PatientID: "204", Modality: "US",
