@@ -17,14 +17,10 @@
 package browser
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"math"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -37,9 +33,6 @@ import (
 
 	_ "github.com/lightbox-pacs/lightbox/codec/all" // the server's codecs, as `lightbox serve` links them
 	"github.com/lightbox-pacs/lightbox/internal/archive"
-	blobfs "github.com/lightbox-pacs/lightbox/internal/blob/fs"
-	"github.com/lightbox-pacs/lightbox/internal/dicomweb"
-	"github.com/lightbox-pacs/lightbox/internal/index/sqlite"
 	"github.com/lightbox-pacs/lightbox/internal/testenv"
 	"github.com/lightbox-pacs/lightbox/internal/webui"
 )
@@ -324,7 +317,7 @@ func TestViewerEndToEnd(t *testing.T) {
 		MRAuto:     mr,
 		Images:     images,
 	}
-	runE2E(t, node, filepath.Join(root, "test", "browser", "e2e.mjs"), cfg)
+	runBrowserScript(t, node, filepath.Join(root, "test", "browser", "e2e.mjs"), "LIGHTBOX_E2E", cfg, cfg.Artifacts)
 }
 
 // pydicomScript prints, as JSON, the modality values (Rescale Slope and
@@ -397,17 +390,8 @@ func requirePlaywright(t *testing.T, viewerDir string) {
 func startServer(t *testing.T) (*httptest.Server, int) {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	blobs, err := blobfs.Open(filepath.Join(dir, "blobs"), blobfs.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := sqlite.Open(ctx, filepath.Join(dir, "index.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch := archive.New(blobs, idx, archive.Options{Logger: log})
+	ts := newTestServer(t)
+	arch := ts.arch
 
 	corpus := testenv.CorpusDir(t)
 	studies := map[string]bool{}
@@ -432,19 +416,9 @@ func startServer(t *testing.T) (*httptest.Server, int) {
 	}
 	t.Logf("archive: %d instances in %d studies from corpus %s and %s", stored, len(studies), strings.Join(corpusDirs, ", "), strings.Join(corpusExtra, ", "))
 
-	// The transcoder `lightbox serve` uses: frames the browser cannot decode
-	// are asked for decoded (Explicit VR Little Endian).
-	dw := dicomweb.New(arch, dicomweb.Options{Logger: log, TempDir: dir, Transcoder: dicomweb.CodecTranscoder{}})
-	mux := http.NewServeMux()
-	mux.Handle(dicomweb.DefaultPrefix+"/", dw)
-	mux.Handle("/", webui.Handler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		srv.Close()
-		arch.Close()
-		idx.Close()
-	})
-	return srv, len(studies)
+	// The server has the transcoder `lightbox serve` uses: frames the
+	// browser cannot decode are asked for decoded (Explicit VR Little Endian).
+	return ts.start(t), len(studies)
 }
 
 // corpusFiles lists the .dcm files under the corpus directories, relative
@@ -472,57 +446,6 @@ func corpusFiles(t *testing.T, corpus string, dirs []string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// runE2E runs the Node driver, passing its output to the test log, and
-// fails the test if it fails.
-func runE2E(t *testing.T, node, script string, cfg e2eConfig) {
-	t.Helper()
-	js, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, script)
-	cmd.Env = append(os.Environ(), "LIGHTBOX_E2E="+string(js))
-	cmd.WaitDelay = 10 * time.Second
-	pr, pw := io.Pipe()
-	cmd.Stdout = pw
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s %s: %v", node, script, err)
-	}
-	var tail []string
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			t.Log(line)
-			tail = append(tail, line)
-			if len(tail) > 5 {
-				tail = tail[1:]
-			}
-		}
-	}()
-	werr := cmd.Wait()
-	pw.Close()
-	<-done
-	if werr != nil {
-		t.Fatalf("browser: e2e.mjs failed (%v); screenshots and e2e.log in %s; last output:\n%s",
-			werr, cfg.Artifacts, strings.Join(tail, "\n"))
-	}
-}
-
-// testWriter sends log output to the test log.
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // pydicomRGBScript prints, as JSON, the 8-bit RGB samples of one frame as

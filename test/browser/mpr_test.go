@@ -1,34 +1,22 @@
 package browser
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"net/textproto"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
-	"github.com/lightbox-pacs/lightbox/internal/archive"
-	blobfs "github.com/lightbox-pacs/lightbox/internal/blob/fs"
 	"github.com/lightbox-pacs/lightbox/internal/dicomweb"
-	"github.com/lightbox-pacs/lightbox/internal/index/sqlite"
 	"github.com/lightbox-pacs/lightbox/internal/testenv"
-	"github.com/lightbox-pacs/lightbox/internal/webui"
 )
 
 // mprVolume describes the synthetic CT volume the MPR test stores and
@@ -216,33 +204,6 @@ func mprStow(t *testing.T, base string, files [][]byte) {
 	}
 }
 
-// mprStartServer serves the viewer and DICOMweb over an empty archive.
-func mprStartServer(t *testing.T) *httptest.Server {
-	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	blobs, err := blobfs.Open(filepath.Join(dir, "blobs"), blobfs.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := sqlite.Open(ctx, filepath.Join(dir, "index.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch := archive.New(blobs, idx, archive.Options{Logger: log})
-	mux := http.NewServeMux()
-	mux.Handle(dicomweb.DefaultPrefix+"/", dicomweb.New(arch, dicomweb.Options{Logger: log, TempDir: dir}))
-	mux.Handle("/", webui.Handler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		srv.Close()
-		arch.Close()
-		idx.Close()
-	})
-	return srv
-}
-
 // mprConfig is what mpr.mjs reads from LIGHTBOX_MPR.
 type mprConfig struct {
 	BaseURL   string    `json:"baseURL"`
@@ -266,7 +227,7 @@ func TestViewerMPR(t *testing.T) {
 	viewerDir := filepath.Join(root, "web", "viewer")
 	requirePlaywright(t, viewerDir)
 
-	srv := mprStartServer(t)
+	srv := newTestServer(t).start(t)
 	v := mprCT
 	var even, uneven, mr [][]byte
 	for k := range v.Slices {
@@ -289,47 +250,5 @@ func TestViewerMPR(t *testing.T) {
 		os.Remove(f)
 	}
 	cfg := mprConfig{BaseURL: srv.URL, Chromium: chromium, ViewerDir: viewerDir, Artifacts: artifacts, Volume: v}
-	mprRun(t, node, filepath.Join(root, "test", "browser", "mpr.mjs"), cfg)
-}
-
-// mprRun runs mpr.mjs under Node, passing its output to the test log.
-func mprRun(t *testing.T, node, script string, cfg mprConfig) {
-	t.Helper()
-	js, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, script)
-	cmd.Env = append(os.Environ(), "LIGHTBOX_MPR="+string(js))
-	cmd.WaitDelay = 10 * time.Second
-	pr, pw := io.Pipe()
-	cmd.Stdout = pw
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s %s: %v", node, script, err)
-	}
-	var tail []string
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			t.Log(line)
-			tail = append(tail, line)
-			if len(tail) > 5 {
-				tail = tail[1:]
-			}
-		}
-	}()
-	werr := cmd.Wait()
-	pw.Close()
-	<-done
-	if werr != nil {
-		t.Fatalf("browser: mpr.mjs failed (%v); screenshots (mpr-*.png) in %s; last output:\n%s",
-			werr, cfg.Artifacts, strings.Join(tail, "\n"))
-	}
+	runBrowserScript(t, node, filepath.Join(root, "test", "browser", "mpr.mjs"), "LIGHTBOX_MPR", cfg, cfg.Artifacts)
 }

@@ -7,24 +7,17 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/internal/api"
 	"github.com/lightbox-pacs/lightbox/internal/archive"
-	blobfs "github.com/lightbox-pacs/lightbox/internal/blob/fs"
-	"github.com/lightbox-pacs/lightbox/internal/dicomweb"
-	"github.com/lightbox-pacs/lightbox/internal/index/sqlite"
 	"github.com/lightbox-pacs/lightbox/internal/testenv"
-	"github.com/lightbox-pacs/lightbox/internal/webui"
 )
 
 // objectsCorpus is what the non-image tests load: the GE CT study (tag
@@ -261,28 +254,7 @@ func TestViewerObjects(t *testing.T) {
 	cfg.KOS.SOPs = []string{geCT.Instances[1], geCT.Instances[3]}
 	cfg.KOS.Title, cfg.KOS.Described = "Of Interest", "Two slices worth a look"
 
-	js, _ := json.Marshal(cfg)
-	runNode(t, node, filepath.Join(root, "test", "browser", "objects.mjs"), "LIGHTBOX_OBJECTS="+string(js), cfg.Artifacts)
-}
-
-// runNode runs a Node driver with one environment variable, logging its
-// output, and fails the test when it fails.
-func runNode(t *testing.T, node, script, env, artifacts string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, script)
-	cmd.Env = append(os.Environ(), env)
-	cmd.WaitDelay = 10 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	for _, line := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
-		t.Log(line)
-	}
-	if err != nil {
-		t.Fatalf("browser: %s failed (%v); screenshots and log in %s", filepath.Base(script), err, artifacts)
-	}
+	runBrowserScript(t, node, filepath.Join(root, "test", "browser", "objects.mjs"), "LIGHTBOX_OBJECTS", cfg, cfg.Artifacts)
 }
 
 func firstDCM(t *testing.T, dir string) string {
@@ -354,17 +326,7 @@ json.dump(out, sys.stdout)
 func startObjectsServer(t *testing.T, corpus string, extra ...string) *httptest.Server {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	blobs, err := blobfs.Open(filepath.Join(dir, "blobs"), blobfs.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := sqlite.Open(ctx, filepath.Join(dir, "index.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch := archive.New(blobs, idx, archive.Options{Logger: log})
+	ts := newTestServer(t)
 	var files []string
 	for _, rel := range objectsCorpus {
 		if strings.HasSuffix(rel, ".dcm") {
@@ -382,19 +344,10 @@ func startObjectsServer(t *testing.T, corpus string, extra ...string) *httptest.
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := arch.Store(ctx, bytes.NewReader(data), archive.IngestMeta{Size: int64(len(data)), Source: rel}); err != nil {
+		if _, err := ts.arch.Store(ctx, bytes.NewReader(data), archive.IngestMeta{Size: int64(len(data)), Source: rel}); err != nil {
 			t.Fatalf("store %s: %v", rel, err)
 		}
 	}
-	mux := http.NewServeMux()
-	mux.Handle(dicomweb.DefaultPrefix+"/", dicomweb.New(arch, dicomweb.Options{Logger: log, TempDir: dir}))
-	mux.Handle("/api/", api.New(arch, api.Options{Logger: log, IndexBackend: "sqlite"}))
-	mux.Handle("/", webui.Handler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		srv.Close()
-		arch.Close()
-		idx.Close()
-	})
-	return srv
+	ts.mux.Handle("/api/", api.New(ts.arch, api.Options{Logger: ts.log, IndexBackend: "sqlite"}))
+	return ts.start(t)
 }
