@@ -8,9 +8,6 @@ import (
 	_ "image/png"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +20,7 @@ import (
 // preview (JPEG Baseline kept as is, native RGB and 16-bit grey) with the
 // right size and colours, and give the PDF back byte for byte.
 func TestOrthancReadsCaptures(t *testing.T) {
-	if !inNetns(t) {
+	if !testenv.InNetns(t) {
 		return
 	}
 	o := orthanc.Start(t, orthanc.Config{})
@@ -111,32 +108,4 @@ func get(t *testing.T, url string) []byte {
 		t.Fatalf("GET %s: %s: %s", url, resp.Status, b)
 	}
 	return b
-}
-
-// inNetns reports whether the test body should run here: in the child
-// re-run inside a private network namespace (Orthanc binds every
-// interface), or in place where unshare is not permitted. The parent runs
-// the child and checks that it passed. (As internal/dimsesvc does.)
-func inNetns(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv("LIGHTBOX_NETNS_CHILD") != "" {
-		return true
-	}
-	unshare := testenv.RequireTool(t, "unshare")
-	ip := testenv.RequireTool(t, "ip")
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, unshare, "-n", "sh", "-c", `"$0" link set lo up && exec "$@"`, ip,
-		os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), "LIGHTBOX_NETNS_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil && !strings.Contains(string(out), "--- ") {
-		t.Logf("unshare -n unavailable (%v: %s); running in the shared network namespace", err, strings.TrimSpace(string(out)))
-		return true
-	}
-	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-		t.Fatalf("%s failed in its network namespace: %v\n%s", t.Name(), err, out)
-	}
-	t.Logf("child run in a private network namespace:\n%s", out)
-	return false
 }

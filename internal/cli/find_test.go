@@ -102,7 +102,7 @@ func (d *diskDest) Store(ctx context.Context, req *dimse.StoreRequest, data io.R
 func TestQueryRetrieveAgainstDcmqrscp(t *testing.T) {
 	dcmqrscp := testenv.RequireTool(t, "dcmqrscp")
 	storescu := testenv.RequireTool(t, "storescu")
-	if !netnsChild(t) {
+	if !testenv.InNetns(t) {
 		return
 	}
 	corpus := testenv.CorpusDir(t)
@@ -209,33 +209,6 @@ AETable END
 		}
 	}
 	t.Logf("get wrote %d files", len(got))
-}
-
-// netnsChild re-runs the calling test in a private network namespace with
-// only loopback up and reports whether the caller is that child (or, when
-// unshare is not permitted, runs it in place).
-func netnsChild(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv("LIGHTBOX_NETNS_CHILD") != "" {
-		return true
-	}
-	unshare := testenv.RequireTool(t, "unshare")
-	ip := testenv.RequireTool(t, "ip")
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, unshare, "-n", "sh", "-c", `"$0" link set lo up && exec "$@"`, ip,
-		os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), "LIGHTBOX_NETNS_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil && !strings.Contains(string(out), "--- ") {
-		t.Logf("unshare -n unavailable (%v: %s); running in the shared network namespace", err, strings.TrimSpace(string(out)))
-		return true
-	}
-	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-		t.Fatalf("%s failed in its network namespace: %v\n%s", t.Name(), err, out)
-	}
-	t.Logf("child run:\n%s", out)
-	return false
 }
 
 func freeTCPPort(t *testing.T) int {

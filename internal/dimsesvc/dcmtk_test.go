@@ -107,7 +107,7 @@ func echo(t *testing.T, n *node) {
 // retrieves with findscu, movescu and getscu. It runs in a private network
 // namespace because movescu's storage port binds every interface.
 func TestDCMTKAgainstLightbox(t *testing.T) {
-	if !inNetns(t) {
+	if !testenv.InNetns(t) {
 		return
 	}
 	movePort := freePort(t)

@@ -157,37 +157,6 @@ func readFile(t testing.TB, path string) *dicom.File {
 	return f
 }
 
-// inNetns reports whether the calling test should run its body here: in
-// the child re-run of this test inside a private network namespace (only
-// loopback up), where tools that bind every interface are confined. The
-// parent runs the child and checks that it passed; without the privilege
-// to unshare, the test runs in place.
-func inNetns(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv("LIGHTBOX_NETNS_CHILD") != "" {
-		return true
-	}
-	unshare := testenv.RequireTool(t, "unshare")
-	ip := testenv.RequireTool(t, "ip")
-	name := t.Name()
-	run := "-test.run=^" + name + "$"
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, unshare, "-n", "sh", "-c", `"$0" link set lo up && exec "$@"`, ip,
-		os.Args[0], run, "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), "LIGHTBOX_NETNS_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil && !strings.Contains(string(out), "--- ") {
-		t.Logf("unshare -n unavailable (%v: %s); running in the shared network namespace", err, strings.TrimSpace(string(out)))
-		return true
-	}
-	if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
-		t.Fatalf("%s failed in its network namespace: %v\n%s", name, err, out)
-	}
-	t.Logf("child run in a private network namespace:\n%s", tail(string(out), 40))
-	return false
-}
-
 // freePort returns a port free on loopback now.
 func freePort(t testing.TB) int {
 	t.Helper()

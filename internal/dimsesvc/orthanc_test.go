@@ -12,6 +12,7 @@ import (
 	"github.com/lightbox-pacs/lightbox/internal/cli"
 	"github.com/lightbox-pacs/lightbox/internal/config"
 	"github.com/lightbox-pacs/lightbox/internal/index"
+	"github.com/lightbox-pacs/lightbox/internal/testenv"
 	"github.com/lightbox-pacs/lightbox/test/orthanc"
 )
 
@@ -28,7 +29,7 @@ func runCLI(t *testing.T, args ...string) (string, string, int) {
 // JPEG Lossless) from Lightbox, queries Lightbox, and Lightbox (its
 // find/move commands) queries Orthanc and C-MOVEs a study from it.
 func TestOrthancExchange(t *testing.T) {
-	if !inNetns(t) {
+	if !testenv.InNetns(t) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
