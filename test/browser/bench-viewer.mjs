@@ -13,26 +13,14 @@
 // marks after lightbox:open-viewer (set on the click): lightbox:first-image
 // and lightbox:series-loaded (every slice in Cornerstone's cache). Prints one
 // line per run, then the results as one JSON line.
-import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { playwrightChromium, CHROMIUM_FLAGS, SOFTWARE_WEBGL } from './lib.mjs';
 
 const cfg = JSON.parse(process.env.LIGHTBOX_BENCH_VIEWER ?? '{}');
-const require = createRequire(join(cfg.viewerDir, 'package.json'));
-const { chromium } = require('playwright-core');
-
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--enable-unsafe-swiftshader',
-];
+const chromium = playwrightChromium(cfg.viewerDir);
+const FLAGS = [...CHROMIUM_FLAGS, SOFTWARE_WEBGL];
 
 async function once(target) {
   const profile = mkdtempSync(join(tmpdir(), 'lightbox-bench-profile-'));

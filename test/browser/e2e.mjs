@@ -18,56 +18,24 @@
 // overlay text, the measured length — not only that the page loaded, and
 // saves a screenshot. Any failed check, page error, Content-Security-Policy
 // violation or request to another origin fails the run (exit status 1).
-import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scenario, playwrightChromium, CHROMIUM_FLAGS, SOFTWARE_WEBGL, CheckError, check, newRun } from './lib.mjs';
 
-const cfg = JSON.parse(process.env.LIGHTBOX_E2E ?? '{}');
-for (const k of ['baseURL', 'chromium', 'viewerDir', 'artifacts', 'ct']) {
-  if (!cfg[k]) {
-    console.error(`e2e: LIGHTBOX_E2E lacks "${k}"`);
-    process.exit(2);
-  }
-}
-const require = createRequire(join(cfg.viewerDir, 'package.json'));
-const { chromium } = require('playwright-core');
-
-mkdirSync(cfg.artifacts, { recursive: true });
-const log = [];
-const say = (msg) => {
-  const line = `${new Date().toISOString().slice(11, 23)} ${msg}`;
-  log.push(line);
-  console.log(line);
-};
-class CheckError extends Error {}
-const check = (cond, msg) => {
-  if (!cond) throw new CheckError(msg);
-};
+const cfg = scenario('LIGHTBOX_E2E', ['ct']);
+const chromium = playwrightChromium(cfg.viewerDir);
+const report = newRun(cfg.artifacts);
+const { log, problems, say } = report;
 const near = (a, b, tol) => Math.abs(a - b) <= tol;
 
-// The flags the machine's Chromium needs: no sandbox as root, no GPU, and
-// none of the background connections a closed network refuses. Playwright
-// adds --headless and a fresh temporary --user-data-dir of its own; one is
-// passed explicitly anyway so the profile is known to be new.
+// Playwright adds --headless and a fresh temporary --user-data-dir of its
+// own; one is passed explicitly anyway so the profile is known to be new.
+// Software WebGL (SwiftShader) is what a GPU-less machine renders with;
+// without it Cornerstone falls back to its CPU renderer, which the test
+// accepts too (the renderer used is logged).
 const profile = mkdtempSync(join(tmpdir(), 'lightbox-e2e-profile-'));
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  // Software WebGL (SwiftShader) is what a GPU-less machine renders with;
-  // without it Cornerstone falls back to its CPU renderer, which the test
-  // accepts too (the renderer used is logged).
-  '--enable-unsafe-swiftshader',
-];
-
-const problems = []; // page errors, CSP violations, foreign requests
-let shot = 0;
+const FLAGS = [...CHROMIUM_FLAGS, SOFTWARE_WEBGL];
 
 async function main() {
   const context = await chromium.launchPersistentContext(profile, {
@@ -110,27 +78,11 @@ function watch(page) {
   });
 }
 
-async function screenshot(page, name) {
-  shot++;
-  const file = join(cfg.artifacts, `${String(shot).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file });
-  say(`  screenshot ${file}`);
-}
+const screenshot = report.screenshot;
 
 let currentPage; // for the screenshot of a failed step
 
-async function step(name, fn) {
-  const t0 = Date.now();
-  say(`STEP ${name}`);
-  try {
-    await fn();
-  } catch (err) {
-    if (currentPage) await screenshot(currentPage, 'FAILED').catch(() => {});
-    throw err;
-  }
-  say(`  ok (${Date.now() - t0} ms)`);
-  if (problems.length) throw new CheckError(`after step ${name}: ${problems.join('; ')}`);
-}
+const step = (name, fn) => report.step(name, fn, () => currentPage);
 
 // ---- helpers over the viewer's automation hook (window.lightboxViewer) ----
 

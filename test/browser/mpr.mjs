@@ -9,64 +9,23 @@
 // and see it shared, change the 3D preset and rotate (the 3D canvas
 // changes), go back to the stack, and see a non-volume series refused with
 // its reason. Screenshots: mpr-NN-*.png in the artifacts directory.
-import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scenario, playwrightChromium, CHROMIUM_FLAGS, SOFTWARE_WEBGL, CheckError, check, newRun } from './lib.mjs';
 
-const cfg = JSON.parse(process.env.LIGHTBOX_MPR ?? '{}');
-for (const k of ['baseURL', 'chromium', 'viewerDir', 'artifacts', 'volume']) {
-  if (!cfg[k]) {
-    console.error(`mpr: LIGHTBOX_MPR lacks "${k}"`);
-    process.exit(2);
-  }
-}
-const require = createRequire(join(cfg.viewerDir, 'package.json'));
-const { chromium } = require('playwright-core');
+const cfg = scenario('LIGHTBOX_MPR', ['volume']);
+const chromium = playwrightChromium(cfg.viewerDir);
 const V = cfg.volume;
+const report = newRun(cfg.artifacts, 'mpr-');
+const { problems, say } = report;
 
-mkdirSync(cfg.artifacts, { recursive: true });
-const say = (msg) => console.log(`${new Date().toISOString().slice(11, 23)} ${msg}`);
-class CheckError extends Error {}
-const check = (cond, msg) => {
-  if (!cond) throw new CheckError(msg);
-};
-
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  // Volume viewports need WebGL: SwiftShader is the GPU-less machine's.
-  '--enable-unsafe-swiftshader',
-];
-const problems = [];
-let shot = 0;
+// Volume viewports need WebGL: SwiftShader is the GPU-less machine's.
+const FLAGS = [...CHROMIUM_FLAGS, SOFTWARE_WEBGL];
 let page;
 
-async function screenshot(name) {
-  shot++;
-  const file = join(cfg.artifacts, `mpr-${String(shot).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file });
-  say(`  screenshot ${file}`);
-}
-
-async function step(name, fn) {
-  const t0 = Date.now();
-  say(`STEP ${name}`);
-  try {
-    await fn();
-  } catch (err) {
-    await screenshot(`FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
-    throw err;
-  }
-  say(`  ok (${Date.now() - t0} ms)`);
-  if (problems.length) throw new CheckError(`after step ${name}: ${problems.join('; ')}`);
-}
+const screenshot = (name) => report.screenshot(page, name);
+const step = (name, fn) => report.step(name, fn, () => page);
 
 const waitFor = (fn, arg, timeout = 30000) => page.waitForFunction(fn, arg, { timeout });
 const mprState = () => page.evaluate(() => window.lightboxMPR.state());

@@ -6,68 +6,23 @@
 // it, a PNG and a PDF to attach. Each step waits for the state it expects
 // and keeps a screenshot in the artifacts directory; any failed check,
 // page error or Content-Security-Policy violation fails the run.
-import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scenario, playwrightChromium, CHROMIUM_FLAGS, CheckError, check, newRun } from './lib.mjs';
 
-const cfg = JSON.parse(process.env.LIGHTBOX_OBJECTS ?? '{}');
-for (const k of ['baseURL', 'chromium', 'viewerDir', 'artifacts', 'uploads', 'ct', 'sr', 'png', 'pdf', 'kos', 'folder']) {
-  if (!cfg[k]) {
-    console.error(`objects: LIGHTBOX_OBJECTS lacks "${k}"`);
-    process.exit(2);
-  }
-}
-const require = createRequire(join(cfg.viewerDir, 'package.json'));
-const { chromium } = require('playwright-core');
-
-mkdirSync(cfg.artifacts, { recursive: true });
-const log = [];
-const say = (msg) => {
-  const line = `${new Date().toISOString().slice(11, 23)} ${msg}`;
-  log.push(line);
-  console.log(line);
-};
-class CheckError extends Error {}
-const check = (cond, msg) => {
-  if (!cond) throw new CheckError(msg);
-};
+const cfg = scenario('LIGHTBOX_OBJECTS', ['uploads', 'ct', 'sr', 'png', 'pdf', 'kos', 'folder']);
+const chromium = playwrightChromium(cfg.viewerDir);
+const report = newRun(cfg.artifacts);
+const { log, problems, say } = report;
 
 const profile = mkdtempSync(join(tmpdir(), 'lightbox-objects-profile-'));
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-const problems = [];
-let shot = 0;
+const FLAGS = CHROMIUM_FLAGS;
 let page;
 let pdfViewerRequests = 0;
 
-async function screenshot(name) {
-  shot++;
-  const file = join(cfg.artifacts, `${String(shot).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file });
-  say(`  screenshot ${file}`);
-}
-
-async function step(name, fn) {
-  const t0 = Date.now();
-  say(`STEP ${name}`);
-  try {
-    await fn();
-  } catch (err) {
-    await screenshot(`FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
-    throw err;
-  }
-  say(`  ok (${Date.now() - t0} ms)`);
-  if (problems.length) throw new CheckError(`after step ${name}: ${problems.join('; ')}`);
-}
+const screenshot = (name) => report.screenshot(page, name);
+const step = (name, fn) => report.step(name, fn, () => page);
 
 const waitFor = (fn, arg, timeout = 30000) => page.waitForFunction(fn, arg, { timeout });
 
