@@ -588,98 +588,15 @@ func appendModel(b []byte, rec *index.InstanceRecord, a index.Attribute) []byte 
 		}
 		return append(b, "}]}"...)
 	}
-	optInt := func(p *int) []byte {
-		if p == nil {
-			return num(0, false)
-		}
-		return num(*p, true)
-	}
-	P, St, Se, I := &rec.Patient, &rec.Study, &rec.Series, &rec.Instance
-	switch a.Key {
-	case index.PatientName:
-		return pn(P.PatientName)
-	case index.PatientID:
-		return strs(P.PatientID)
-	case index.IssuerOfPatientID:
-		return strs(P.IssuerOfPatientID)
-	case index.PatientBirthDate:
-		return strs(P.PatientBirthDate)
-	case index.PatientSex:
-		return strs(P.PatientSex)
-	case index.NumberOfPatientRelatedStudies:
-		return num(P.NumberOfPatientRelatedStudies, true)
-	case index.NumberOfPatientRelatedSeries:
-		return num(P.NumberOfPatientRelatedSeries, true)
-	case index.NumberOfPatientRelatedInstances:
-		return num(P.NumberOfPatientRelatedInstances, true)
-	case index.StudyInstanceUID:
-		return strs(St.StudyInstanceUID)
-	case index.StudyDate:
-		return strs(St.StudyDate)
-	case index.StudyTime:
-		return strs(St.StudyTime)
-	case index.AccessionNumber:
-		return strs(St.AccessionNumber)
-	case index.StudyID:
-		return strs(St.StudyID)
-	case index.StudyDescription:
-		return strs(St.StudyDescription)
-	case index.ReferringPhysicianName:
-		return pn(St.ReferringPhysicianName)
-	case index.ModalitiesInStudy:
-		return strs(St.ModalitiesInStudy...)
-	case index.SOPClassesInStudy:
-		return strs(St.SOPClassesInStudy...)
-	case index.NumberOfStudyRelatedSeries:
-		return num(St.NumberOfStudyRelatedSeries, true)
-	case index.NumberOfStudyRelatedInstances:
-		return num(St.NumberOfStudyRelatedInstances, true)
-	case index.SeriesInstanceUID:
-		return strs(Se.SeriesInstanceUID)
-	case index.Modality:
-		return strs(Se.Modality)
-	case index.SeriesNumber:
-		return optInt(Se.SeriesNumber)
-	case index.SeriesDescription:
-		return strs(Se.SeriesDescription)
-	case index.BodyPartExamined:
-		return strs(Se.BodyPartExamined)
-	case index.SeriesDate:
-		return strs(Se.SeriesDate)
-	case index.SeriesTime:
-		return strs(Se.SeriesTime)
-	case index.PerformedProcedureStepStartDate:
-		return strs(Se.PerformedProcedureStepStartDate)
-	case index.PerformedProcedureStepStartTime:
-		return strs(Se.PerformedProcedureStepStartTime)
-	case index.InstitutionName:
-		return strs(Se.InstitutionName)
-	case index.StationName:
-		return strs(Se.StationName)
-	case index.Manufacturer:
-		return strs(Se.Manufacturer)
-	case index.NumberOfSeriesRelatedInstances:
-		return num(Se.NumberOfSeriesRelatedInstances, true)
-	case index.SOPInstanceUID:
-		return strs(I.SOPInstanceUID)
-	case index.SOPClassUID:
-		return strs(I.SOPClassUID)
-	case index.InstanceNumber:
-		return optInt(I.InstanceNumber)
-	case index.TransferSyntaxUID:
-		return strs(I.TransferSyntaxUID)
-	case index.NumberOfFrames:
-		return num(I.NumberOfFrames, I.NumberOfFrames > 0)
-	case index.Rows:
-		return num(I.Rows, I.Rows > 0)
-	case index.Columns:
-		return num(I.Columns, I.Columns > 0)
-	case index.ContentDate:
-		return strs(I.ContentDate)
-	case index.ContentTime:
-		return strs(I.ContentTime)
-	case index.AcquisitionDateTime:
-		return strs(I.AcquisitionDateTime)
+	switch f := rec.Field(a.Key); f.Kind {
+	case index.FieldText:
+		return strs(f.Text)
+	case index.FieldList:
+		return strs(f.List...)
+	case index.FieldName:
+		return pn(f.Name)
+	case index.FieldInt:
+		return num(f.Int, f.HasInt)
 	}
 	return append(b, '}')
 }

@@ -203,105 +203,17 @@ func binaryInts(tag dicom.Tag, vr dicom.VR, s string) *dicom.Element {
 // modelText returns the value of a model attribute of rec as UTF-8 text
 // in DICOM form ("" when absent).
 func modelText(rec *index.InstanceRecord, a index.Attribute) string {
-	P, St, Se, I := &rec.Patient, &rec.Study, &rec.Series, &rec.Instance
-	num := func(n int) string { return strconv.Itoa(n) }
-	pos := func(n int) string {
-		if n <= 0 {
-			return ""
+	switch f := rec.Field(a.Key); f.Kind {
+	case index.FieldText:
+		return f.Text
+	case index.FieldList:
+		return strings.Join(f.List, `\`)
+	case index.FieldName:
+		return f.Name.String()
+	case index.FieldInt:
+		if f.HasInt {
+			return strconv.Itoa(f.Int)
 		}
-		return strconv.Itoa(n)
-	}
-	opt := func(p *int) string {
-		if p == nil {
-			return ""
-		}
-		return strconv.Itoa(*p)
-	}
-	switch a.Key {
-	case index.PatientName:
-		return P.PatientName.String()
-	case index.PatientID:
-		return P.PatientID
-	case index.IssuerOfPatientID:
-		return P.IssuerOfPatientID
-	case index.PatientBirthDate:
-		return P.PatientBirthDate
-	case index.PatientSex:
-		return P.PatientSex
-	case index.NumberOfPatientRelatedStudies:
-		return num(P.NumberOfPatientRelatedStudies)
-	case index.NumberOfPatientRelatedSeries:
-		return num(P.NumberOfPatientRelatedSeries)
-	case index.NumberOfPatientRelatedInstances:
-		return num(P.NumberOfPatientRelatedInstances)
-	case index.StudyInstanceUID:
-		return St.StudyInstanceUID
-	case index.StudyDate:
-		return St.StudyDate
-	case index.StudyTime:
-		return St.StudyTime
-	case index.AccessionNumber:
-		return St.AccessionNumber
-	case index.StudyID:
-		return St.StudyID
-	case index.StudyDescription:
-		return St.StudyDescription
-	case index.ReferringPhysicianName:
-		return St.ReferringPhysicianName.String()
-	case index.ModalitiesInStudy:
-		return strings.Join(St.ModalitiesInStudy, `\`)
-	case index.SOPClassesInStudy:
-		return strings.Join(St.SOPClassesInStudy, `\`)
-	case index.NumberOfStudyRelatedSeries:
-		return num(St.NumberOfStudyRelatedSeries)
-	case index.NumberOfStudyRelatedInstances:
-		return num(St.NumberOfStudyRelatedInstances)
-	case index.SeriesInstanceUID:
-		return Se.SeriesInstanceUID
-	case index.Modality:
-		return Se.Modality
-	case index.SeriesNumber:
-		return opt(Se.SeriesNumber)
-	case index.SeriesDescription:
-		return Se.SeriesDescription
-	case index.BodyPartExamined:
-		return Se.BodyPartExamined
-	case index.SeriesDate:
-		return Se.SeriesDate
-	case index.SeriesTime:
-		return Se.SeriesTime
-	case index.PerformedProcedureStepStartDate:
-		return Se.PerformedProcedureStepStartDate
-	case index.PerformedProcedureStepStartTime:
-		return Se.PerformedProcedureStepStartTime
-	case index.InstitutionName:
-		return Se.InstitutionName
-	case index.StationName:
-		return Se.StationName
-	case index.Manufacturer:
-		return Se.Manufacturer
-	case index.NumberOfSeriesRelatedInstances:
-		return num(Se.NumberOfSeriesRelatedInstances)
-	case index.SOPInstanceUID:
-		return I.SOPInstanceUID
-	case index.SOPClassUID:
-		return I.SOPClassUID
-	case index.InstanceNumber:
-		return opt(I.InstanceNumber)
-	case index.TransferSyntaxUID:
-		return I.TransferSyntaxUID
-	case index.NumberOfFrames:
-		return pos(I.NumberOfFrames)
-	case index.Rows:
-		return pos(I.Rows)
-	case index.Columns:
-		return pos(I.Columns)
-	case index.ContentDate:
-		return I.ContentDate
-	case index.ContentTime:
-		return I.ContentTime
-	case index.AcquisitionDateTime:
-		return I.AcquisitionDateTime
 	}
 	return ""
 }
