@@ -146,36 +146,51 @@ func appendElement(buf []byte, ds *dicom.Dataset, e *dicom.Element, opts Options
 			buf = append(buf, ']')
 		}
 	default: // OB OD OF OL OV OW UN and encapsulated Pixel Data
-		if opts.BulkDataURI != nil {
-			if uri := opts.BulkDataURI(e); uri != "" {
-				buf = append(buf, `,"BulkDataURI":`...)
-				buf = AppendString(buf, uri)
-				break
-			}
-		}
-		if e.IsEncapsulated() {
-			if opts.OmitBulk || opts.Bulk == nil {
-				return buf, true, nil
-			}
-			return buf, false, fmt.Errorf("encapsulated Pixel Data cannot be inlined; give a BulkDataURI")
-		}
-		v := e.Value
-		if e.Bulk {
-			if opts.OmitBulk || opts.Bulk == nil {
-				return buf, true, nil
-			}
-			v = make([]byte, e.Length)
-			if _, err := opts.Bulk.ReadAt(v, e.Offset); err != nil {
-				return buf, false, err
-			}
-		}
-		if len(v) > 0 {
+		uri, v, omit, err := opts.BinaryValue(e)
+		switch {
+		case err != nil:
+			return buf, false, err
+		case omit:
+			return buf, true, nil
+		case uri != "":
+			buf = append(buf, `,"BulkDataURI":`...)
+			buf = AppendString(buf, uri)
+		case len(v) > 0:
 			buf = append(buf, `,"InlineBinary":"`...)
 			buf = base64.StdEncoding.AppendEncode(buf, v)
 			buf = append(buf, '"')
 		}
 	}
 	return append(buf, '}'), false, nil
+}
+
+// BinaryValue decides how opts encodes the binary element e (OB, OD, OF,
+// OL, OV, OW, UN, encapsulated Pixel Data): by its BulkDataURI (uri), inline
+// (v, read from opts.Bulk when the reader left it there), or not at all
+// (omit). The DICOM XML encoder (package dicomxml) shares these rules.
+func (opts Options) BinaryValue(e *dicom.Element) (uri string, v []byte, omit bool, err error) {
+	if opts.BulkDataURI != nil {
+		if uri := opts.BulkDataURI(e); uri != "" {
+			return uri, nil, false, nil
+		}
+	}
+	if e.IsEncapsulated() {
+		if opts.OmitBulk || opts.Bulk == nil {
+			return "", nil, true, nil
+		}
+		return "", nil, false, fmt.Errorf("encapsulated Pixel Data cannot be inlined; give a BulkDataURI")
+	}
+	if !e.Bulk {
+		return "", e.Value, false, nil
+	}
+	if opts.OmitBulk || opts.Bulk == nil {
+		return "", nil, true, nil
+	}
+	v = make([]byte, e.Length)
+	if _, err := opts.Bulk.ReadAt(v, e.Offset); err != nil {
+		return "", nil, false, err
+	}
+	return "", v, false, nil
 }
 
 func appendFloat(buf []byte, v float64, single bool) []byte {

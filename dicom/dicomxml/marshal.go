@@ -36,29 +36,20 @@ package dicomxml
 import (
 	"encoding/base64"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
+	"github.com/lightbox-pacs/lightbox/dicom/dicomjson"
 )
 
 // Namespace is the XML namespace of the Native DICOM Model.
 const Namespace = "http://dicom.nema.org/PS3.19/models/NativeDICOM"
 
-// Options tune the encoder (the same fields as dicomjson.Options).
-type Options struct {
-	// BulkDataURI, when set, is asked for the URI of each binary value
-	// (OB, OD, OF, OL, OV, OW, UN) and of Pixel Data; a non-empty answer is
-	// written as <BulkData uri="...">, an empty one inlines the value.
-	BulkDataURI func(e *dicom.Element) string
-	// Bulk is the source to read values that were left there (Element.Bulk)
-	// when they must be inlined; without it such values are omitted.
-	Bulk io.ReaderAt
-	// OmitBulk drops binary values that are not loaded and have no URI.
-	OmitBulk bool
-}
+// Options are those of the DICOM JSON encoder: the two encodings of the
+// model share their rules for binary values (BulkDataURI, inline, omitted).
+type Options = dicomjson.Options
 
 const header = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 
@@ -178,31 +169,17 @@ func appendElement(buf []byte, ds *dicom.Dataset, e *dicom.Element, opts Options
 			buf = appendValue(buf, i, formatFloat(v, vr == dicom.FL))
 		}
 	default: // OB OD OF OL OV OW UN and encapsulated Pixel Data
-		if opts.BulkDataURI != nil {
-			if uri := opts.BulkDataURI(e); uri != "" {
-				buf = append(buf, `<BulkData uri="`...)
-				buf = appendEscaped(buf, uri, true)
-				buf = append(buf, `"/>`...)
-				break
-			}
-		}
-		if e.IsEncapsulated() {
-			if opts.OmitBulk || opts.Bulk == nil {
-				return buf, true, nil
-			}
-			return buf, false, fmt.Errorf("encapsulated Pixel Data cannot be inlined; give a BulkDataURI")
-		}
-		v := e.Value
-		if e.Bulk {
-			if opts.OmitBulk || opts.Bulk == nil {
-				return buf, true, nil
-			}
-			v = make([]byte, e.Length)
-			if _, err := opts.Bulk.ReadAt(v, e.Offset); err != nil {
-				return buf, false, err
-			}
-		}
-		if len(v) > 0 {
+		uri, v, omit, err := opts.BinaryValue(e)
+		switch {
+		case err != nil:
+			return buf, false, err
+		case omit:
+			return buf, true, nil
+		case uri != "":
+			buf = append(buf, `<BulkData uri="`...)
+			buf = appendEscaped(buf, uri, true)
+			buf = append(buf, `"/>`...)
+		case len(v) > 0:
 			buf = append(buf, "<InlineBinary>"...)
 			buf = base64.StdEncoding.AppendEncode(buf, v)
 			buf = append(buf, "</InlineBinary>"...)
