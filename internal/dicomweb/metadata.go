@@ -92,23 +92,7 @@ func (e *errWriter) write(p []byte) {
 
 // instancesWithHeaders is instances with each record's stored header.
 func (s *Service) instancesWithHeaders(r *http.Request, t target) ([]index.InstanceRecord, error) {
-	q := index.Query{Level: index.InstanceLevel, IncludeHeader: true}
-	for _, m := range []struct {
-		key index.Key
-		v   string
-	}{{index.StudyInstanceUID, t.study}, {index.SeriesInstanceUID, t.series}, {index.SOPInstanceUID, t.instance}} {
-		if m.v != "" {
-			q.Matches = append(q.Matches, index.Match{Key: m.key, Value: m.v})
-		}
-	}
-	recs, err := s.arch.Index().Find(ctxOf(r), q)
-	if err != nil {
-		return nil, err
-	}
-	if len(recs) == 0 {
-		return nil, errorf(http.StatusNotFound, "no %s in the archive", t)
-	}
-	return recs, nil
+	return s.findInstances(r, t, true)
 }
 
 // writeExpanded writes metadata JSON with its relative BulkDataURIs made

@@ -71,7 +71,12 @@ func targetOf(r *http.Request) (target, error) {
 // instances returns the index records of the instances under t, in the
 // order they were stored, or a 404 when there are none.
 func (s *Service) instances(r *http.Request, t target) ([]index.InstanceRecord, error) {
-	q := index.Query{Level: index.InstanceLevel}
+	return s.findInstances(r, t, false)
+}
+
+// findInstances is instances, with the stored headers when withHeaders.
+func (s *Service) findInstances(r *http.Request, t target, withHeaders bool) ([]index.InstanceRecord, error) {
+	q := index.Query{Level: index.InstanceLevel, IncludeHeader: withHeaders}
 	if t.study != "" {
 		q.Matches = append(q.Matches, index.Match{Key: index.StudyInstanceUID, Value: t.study})
 	}
