@@ -151,17 +151,7 @@ func (c CodecTranscoder) toNative(ctx context.Context, w io.Writer, f *dicom.Fil
 		return fmt.Errorf("dicomweb: decode frame 1: %w", err)
 	}
 	// The header, with the pixel description of what the codec produced.
-	before, after := dicom.NewDataset(), dicom.NewDataset()
-	for _, e := range ds.Elements {
-		switch {
-		case e.Tag == dicom.TagExtendedOffsetTable || e.Tag == dicom.TagExtendedOffsetTableLengths:
-		case e.Tag < pix.Tag:
-			before.Elements = append(before.Elements, e)
-		case e.Tag > pix.Tag:
-			after.Elements = append(after.Elements, e)
-		}
-	}
-	before.Encoding, after.Encoding = ds.Encoding, ds.Encoding
+	before, after := splitAround(ds, pix.Tag)
 	before.Set(dicom.NewStringElement(dicom.Tag(0x00280004), dicom.CS, info.PhotometricInterpretation))
 	if info.SamplesPerPixel > 1 {
 		before.Set(usElement(dicom.Tag(0x00280006), uint16(info.PlanarConfiguration)))
@@ -250,17 +240,7 @@ func (c CodecTranscoder) streamEncapsulated(ctx context.Context, w io.Writer, f 
 	if err != nil {
 		return err
 	}
-	before, after := dicom.NewDataset(), dicom.NewDataset()
-	for _, e := range ds.Elements {
-		switch {
-		case e.Tag == dicom.TagExtendedOffsetTable || e.Tag == dicom.TagExtendedOffsetTableLengths:
-		case e.Tag < dicom.TagPixelData:
-			before.Elements = append(before.Elements, e)
-		case e.Tag > dicom.TagPixelData:
-			after.Elements = append(after.Elements, e)
-		}
-	}
-	before.Encoding, after.Encoding = ds.Encoding, ds.Encoding
+	before, after := splitAround(ds, dicom.TagPixelData)
 	was := px.Info
 	if encInfo.PhotometricInterpretation != was.PhotometricInterpretation {
 		before.Set(dicom.NewStringElement(codec.TagPhotometricInterpretation, dicom.CS, encInfo.PhotometricInterpretation))
@@ -329,4 +309,23 @@ func usIn(ds *dicom.Dataset, tag dicom.Tag, v uint16) *dicom.Element {
 		order = binary.BigEndian
 	}
 	return &dicom.Element{Tag: tag, VR: dicom.US, Value: order.AppendUint16(nil, v), Length: 2}
+}
+
+// splitAround returns the top-level elements of ds before and after the
+// pixel data element tag, in two data sets of ds's encoding, leaving out
+// the Extended Offset Table (a transcoded instance's frames move), so that
+// a streamed instance can be written header, pixel data, trailer.
+func splitAround(ds *dicom.Dataset, tag dicom.Tag) (before, after *dicom.Dataset) {
+	before, after = dicom.NewDataset(), dicom.NewDataset()
+	for _, e := range ds.Elements {
+		switch {
+		case e.Tag == dicom.TagExtendedOffsetTable || e.Tag == dicom.TagExtendedOffsetTableLengths:
+		case e.Tag < tag:
+			before.Elements = append(before.Elements, e)
+		case e.Tag > tag:
+			after.Elements = append(after.Elements, e)
+		}
+	}
+	before.Encoding, after.Encoding = ds.Encoding, ds.Encoding
+	return before, after
 }
