@@ -319,12 +319,7 @@ func runInNetns(t *testing.T, name string) {
 }
 
 func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	return strconv.Itoa(testenv.FreePort(t))
 }
 
 func waitListening(t *testing.T, addr string) {

@@ -109,7 +109,7 @@ func TestQueryRetrieveAgainstDcmqrscp(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
 	os.Mkdir(db, 0o755)
-	port := freeTCPPort(t)
+	port := testenv.FreePort(t)
 
 	// The C-MOVE destination.
 	dest := &diskDest{}
@@ -209,16 +209,6 @@ AETable END
 		}
 	}
 	t.Logf("get wrote %d files", len(got))
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func waitFor(t *testing.T, addr string) {

@@ -110,7 +110,7 @@ func TestDCMTKAgainstLightbox(t *testing.T) {
 	if !testenv.InNetns(t) {
 		return
 	}
-	movePort := freePort(t)
+	movePort := testenv.FreePort(t)
 	n := startLightbox(t, func(c *config.Config) {
 		c.RemoteAEs = []config.RemoteAE{{AETitle: "MOVESCU", Host: "127.0.0.1", Port: movePort}}
 	})

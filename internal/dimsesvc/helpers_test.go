@@ -157,17 +157,6 @@ func readFile(t testing.TB, path string) *dicom.File {
 	return f
 }
 
-// freePort returns a port free on loopback now.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // waitListening waits until something accepts connections on addr.
 func waitListening(t testing.TB, addr string, within time.Duration) {
 	t.Helper()

@@ -34,7 +34,7 @@ func TestOrthancExchange(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	oDicom := freePort(t)
+	oDicom := testenv.FreePort(t)
 	n := startLightbox(t, func(c *config.Config) {
 		c.RemoteAEs = []config.RemoteAE{{AETitle: "ORTHANC", Host: "127.0.0.1", Port: oDicom}}
 	})

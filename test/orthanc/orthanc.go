@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -89,10 +88,10 @@ func Start(tb testing.TB, cfg Config) *Orthanc {
 		cfg.AET = "ORTHANC"
 	}
 	if cfg.DicomPort == 0 {
-		cfg.DicomPort = FreePort(tb)
+		cfg.DicomPort = testenv.FreePort(tb)
 	}
 	if cfg.HTTPPort == 0 {
-		cfg.HTTPPort = FreePort(tb)
+		cfg.HTTPPort = testenv.FreePort(tb)
 	}
 	dir := tb.TempDir()
 	mods := map[string]any{}
@@ -186,17 +185,6 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// FreePort returns a TCP port free on loopback now.
-func FreePort(tb testing.TB) int {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // Log returns what Orthanc has printed so far.
