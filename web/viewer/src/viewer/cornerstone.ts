@@ -15,21 +15,10 @@ import {
   setUseCPURendering,
   getRenderingCapabilities,
 } from '@cornerstonejs/core';
-import {
-  init as toolsInit,
-  addTool,
-  StackScrollTool,
-  WindowLevelTool,
-  ZoomTool,
-  PanTool,
-  LengthTool,
-  AngleTool,
-  RectangleROITool,
-  EllipticalROITool,
-  ArrowAnnotateTool,
-} from '@cornerstonejs/tools';
+import { init as toolsInit, addTool } from '@cornerstonejs/tools';
 import { init as loaderInit } from '@cornerstonejs/dicom-image-loader';
 import { beforeSend, registerFallbackLoader } from './fallback';
+import { TOOL_CLASSES } from './tools';
 
 export type RendererChoice = 'auto' | 'gpu' | 'cpu';
 
@@ -77,19 +66,7 @@ export function ensureCornerstone(): Promise<void> {
     });
     registerFallbackLoader();
     toolsInit();
-    for (const tool of [
-      StackScrollTool,
-      WindowLevelTool,
-      ZoomTool,
-      PanTool,
-      LengthTool,
-      AngleTool,
-      RectangleROITool,
-      EllipticalROITool,
-      ArrowAnnotateTool,
-    ]) {
-      addTool(tool);
-    }
+    for (const tool of Object.values(TOOL_CLASSES)) addTool(tool);
   })();
   return ready;
 }

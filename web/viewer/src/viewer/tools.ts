@@ -49,17 +49,20 @@ export const PRIMARY_TOOLS: { id: PrimaryTool; label: string; title: string }[] 
   { id: 'Crop', label: 'Crop', title: 'Crop: drag a rectangle that becomes the displayed region (Fit undoes it)' },
 ];
 
-const toolName: Record<CornerstoneTool, string> = {
-  WindowLevel: WindowLevelTool.toolName,
-  Pan: PanTool.toolName,
-  Zoom: ZoomTool.toolName,
-  StackScroll: StackScrollTool.toolName,
-  Length: LengthTool.toolName,
-  Angle: AngleTool.toolName,
-  RectangleROI: RectangleROITool.toolName,
-  EllipticalROI: EllipticalROITool.toolName,
-  ArrowAnnotate: ArrowAnnotateTool.toolName,
-};
+/** TOOL_CLASSES are the Cornerstone tools of the stack viewer (registered once by cornerstone.ts). */
+export const TOOL_CLASSES = {
+  WindowLevel: WindowLevelTool,
+  Pan: PanTool,
+  Zoom: ZoomTool,
+  StackScroll: StackScrollTool,
+  Length: LengthTool,
+  Angle: AngleTool,
+  RectangleROI: RectangleROITool,
+  EllipticalROI: EllipticalROITool,
+  ArrowAnnotate: ArrowAnnotateTool,
+} satisfies Record<CornerstoneTool, { toolName: string }>;
+
+const toolName = Object.fromEntries(Object.entries(TOOL_CLASSES).map(([id, cls]) => [id, cls.toolName])) as Record<CornerstoneTool, string>;
 
 /** Bindings each tool keeps whichever tool has the left button. */
 const baseBindings: Record<CornerstoneTool, { mouseButton: number }[]> = {
