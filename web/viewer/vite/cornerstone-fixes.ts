@@ -43,6 +43,16 @@ const fixes: Fix[] = [
         from: 'const canvasPoint = pixelToCanvas(this._cpuFallbackEnabledElement, [\n                        point[0],\n                        point[1],\n                    ]);',
         to: 'const canvasPoint = pixelToCanvas(this._cpuFallbackEnabledElement, [\n                        point[0] + 0.5,\n                        point[1] + 0.5,\n                    ]);',
       },
+      // The CPU renderer re-quantises an image pre-scaled with a
+      // non-integer rescale into Uint16 with a slope and intercept of its
+      // own, but replaces only the voxel manager's data: getPixelData()
+      // kept returning the scaled floats, which the new slope then scaled a
+      // second time (modality values 29x too small on a Philips MR with
+      // slope 3.77). Both now return the re-quantised pixels.
+      {
+        from: 'if (image.voxelManager) {\n                        image.voxelManager.getScalarData = () => intPixelData;\n                    }\n                    else {\n                        image.getPixelData = () => intPixelData;\n                    }',
+        to: 'if (image.voxelManager) {\n                        image.voxelManager.getScalarData = () => intPixelData;\n                    }\n                    image.getPixelData = () => intPixelData;',
+      },
     ],
   },
 ];

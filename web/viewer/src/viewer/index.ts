@@ -11,7 +11,7 @@ import { qido, enc } from '../dicomweb';
 import { h, clear } from '../dom';
 import { type Route, viewerURL, lastSearch } from '../router';
 import { ensureCornerstone, applyRendererChoice, renderer } from './cornerstone';
-import { CT_PRESETS, fromRange, storedPixels } from './presets';
+import { CT_PRESETS, fromRange } from './presets';
 import { StackTools, PRIMARY_TOOLS, actions, flips, type PrimaryTool } from './tools';
 import { measurements, renderMeasurements, calibrateUnits } from './measurements';
 import { ThumbnailQueue, fillThumbnail } from './thumbnails';
@@ -828,7 +828,7 @@ export async function mountViewer(
       const img = p.current();
       const image = img && cache.getImage(img.imageId);
       if (!image) return undefined;
-      const v = storedPixels(image)[y * image.columns + x];
+      const v = image.getPixelData()[y * image.columns + x];
       if (image.preScale?.scaled) return v;
       return v * (image.slope ?? 1) + (image.intercept ?? 0);
     },

@@ -9,7 +9,7 @@ import { h } from '../dom';
 import { buildStack, type StackImage } from './stack';
 import { decodedWhere } from './fallback';
 import { Overlay } from './overlay';
-import { fromRange, autoWindow, storedPixels } from './presets';
+import { fromRange, autoWindow } from './presets';
 import { flips } from './tools';
 import { applyFilters, type CropRect } from './filters';
 import { prefetchStack, type Prefetch } from './prefetch';
@@ -247,7 +247,7 @@ export class Pane {
     const img = this.current();
     const image = img && cache.getImage(img.imageId);
     if (!image) return undefined;
-    return autoWindow(storedPixels(image), image.preScale?.scaled ? 1 : (image.slope ?? 1), image.preScale?.scaled ? 0 : (image.intercept ?? 0));
+    return autoWindow(image.getPixelData(), image.preScale?.scaled ? 1 : (image.slope ?? 1), image.preScale?.scaled ? 0 : (image.intercept ?? 0));
   }
 
   /** applyAutoWindow sets the window from the image's pixel statistics. */

@@ -56,13 +56,3 @@ export function autoWindow(pixels: ArrayLike<number>, slope = 1, intercept = 0):
   return { lower, upper };
 }
 
-/**
- * storedPixels returns the pixel values that image.slope, image.intercept and
- * image.preScale describe. Cornerstone's CPU renderer re-quantises an image
- * pre-scaled with a non-integer rescale into Uint16 with a new slope and
- * intercept, and replaces only the voxel manager's data: getPixelData() then
- * still returns the old floats, which the new slope would scale a second time.
- */
-export function storedPixels(image: { getPixelData(): ArrayLike<number>; voxelManager?: { getScalarData?(): ArrayLike<number> } }): ArrayLike<number> {
-  return image.voxelManager?.getScalarData?.() ?? image.getPixelData();
-}
