@@ -16,11 +16,18 @@
 //     instance, copied from its blob; only the list of index records is held
 //     in memory. Frames and bulk data are read by offset from the blob
 //     (io.ReaderAt), using the header offsets the dicom reader records.
-//   - /metadata re-reads each instance's header from its blob (bulk data
-//     skipped by seeking) so that every bulk element, nested ones included,
-//     gets a BulkDataURI; the index's stored header JSON omits bulk values
-//     and cannot say which were there. Results are kept in a bounded
-//     in-memory cache keyed by SOP Instance UID and content digest.
+//   - /metadata is served from the index alone: the header JSON stored at
+//     ingest keeps every bulk element, nested ones included, as a relative
+//     BulkDataURI (bulkdata/<path>), made absolute under the instance URL
+//     when written; (0002,0010) is added from the record. Rows stored
+//     before that format (no completeness marker, see
+//     archive.HeaderComplete) re-read the header from their blob, bulk data
+//     skipped by seeking, through a bounded in-memory cache keyed by SOP
+//     Instance UID and content digest. QIDO-RS includefield strips the
+//     stored BulkDataURIs.
+//   - Frames of a syntax no registered codec decodes are delimited with
+//     codec.LocateFrames (offset tables, then frame-start markers) and
+//     sent as stored.
 //   - Transfer syntaxes: the stored bytes are returned unchanged when the
 //     client accepts them (transfer-syntax=*, the stored syntax, or, for
 //     whole instances, no transfer-syntax parameter, which is what common
