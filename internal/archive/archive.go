@@ -28,6 +28,15 @@
 // is stored, the index row swapped in one transaction, then the old blob
 // deleted), or reject the new one with a *RejectError.
 //
+// # Compression at rest
+//
+// With Options.Compress a native image is re-encoded losslessly (JPEG-LS,
+// JPEG 2000 or RLE) before it is committed, kept only when a decode of the
+// result equals the received pixels bit for bit; with KeepOriginal the
+// received bytes are committed too, under the instance's key plus
+// OriginalSuffix (Archive.RetrieveOriginal), and the index row names the
+// compressed instance (compress.go, docs/storage-format.md).
+//
 // # Deletion
 //
 // Deleting an instance, series, study or patient removes its index rows in
